@@ -1,0 +1,56 @@
+# Two commands on a fresh machine: `make book` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+LOCK   := requirements.lock
+STAMP  := $(VENV)/.installed
+NB     ?= chapters/*.ipynb labs/*.ipynb
+# Stored outputs and CI always show the quick profile and the offline data path.
+NBENV  := CNNLAB_PROFILE=quick CNNLAB_OFFLINE=1 PYTHONHASHSEED=0
+
+.PHONY: env book test test-unit test-notebooks test-book execute bench lint clean
+
+env: $(STAMP)
+
+$(STAMP): $(LOCK) pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r $(LOCK)
+	$(PY) -m pip install -q --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (cnnlab)" >/dev/null
+	@touch $(STAMP)
+
+## Build the HTML book from the outputs stored in the notebooks.
+book: env
+	$(VENV)/bin/jupyter-book build . --builder html
+	@echo "Open the book: $(CURDIR)/_build/html/index.html"
+
+## All the tests: cnnlab's unit tests, nbval on every notebook, a strict book build.
+test: env test-unit test-notebooks test-book
+	@echo "make test: all checks passed"
+
+test-unit: env
+	$(PY) -m pytest tests -n 2 -q
+
+test-notebooks: env
+	$(NBENV) $(PY) -m pytest --nbval chapters labs -n 2 --dist loadfile -q \
+	    --sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600 -p no:cacheprovider
+
+test-book: env
+	rm -rf _build/strict
+	$(VENV)/bin/jupyter-book build . --all -W -n --keep-going --path-output _build/strict
+
+## Re-execute notebooks in place (quick profile, offline) and store their outputs.
+execute: env
+	$(NBENV) $(PY) tools/execute.py $(NB)
+
+bench: env
+	$(PY) benchmarks/conv.py
+	$(PY) benchmarks/lenet.py
+
+lint: env
+	$(VENV)/bin/ruff check cnnlab tests benchmarks tools
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis
