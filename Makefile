@@ -6,7 +6,9 @@ LOCK   := requirements.lock
 STAMP  := $(VENV)/.installed
 NB     ?= chapters/*.ipynb labs/*.ipynb
 # Stored outputs and CI always show the quick profile and the offline data path.
-NBENV  := CNNLAB_PROFILE=quick CNNLAB_OFFLINE=1 PYTHONHASHSEED=0
+# One thread per kernel: nbval runs two notebooks at once on two cores, and the stored outputs
+# must come from the same arithmetic as the re-run (float sums depend on the thread count).
+NBENV  := CNNLAB_PROFILE=quick CNNLAB_OFFLINE=1 PYTHONHASHSEED=0 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 .PHONY: env book test test-unit test-notebooks test-book execute bench lint clean
 
