@@ -10,7 +10,7 @@ NB     ?= chapters/*.ipynb labs/*.ipynb
 # must come from the same arithmetic as the re-run (float sums depend on the thread count).
 NBENV  := CNNLAB_PROFILE=quick CNNLAB_OFFLINE=1 PYTHONHASHSEED=0 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: env book test test-unit test-notebooks test-book execute bench lint clean
+.PHONY: env book test test-unit test-notebooks test-book test-browser execute bench lint clean
 
 env: $(STAMP)
 
@@ -28,11 +28,11 @@ book: env
 	@echo "Open the book: $(CURDIR)/_build/html/index.html"
 
 ## All the tests: cnnlab's unit tests, nbval on every notebook, a strict book build.
-test: env test-unit test-notebooks test-book
+test: env test-unit test-notebooks test-book test-browser
 	@echo "make test: all checks passed"
 
 test-unit: env
-	$(PY) -m pytest tests -n 2 -q
+	$(PY) -m pytest tests -n 2 -q -p no:cacheprovider --ignore=tests/browser
 
 test-notebooks: env
 	$(NBENV) $(PY) -m pytest --nbval chapters labs -n 2 --dist loadfile -q \
@@ -41,6 +41,11 @@ test-notebooks: env
 test-book: env
 	rm -rf _build/strict
 	$(VENV)/bin/jupyter-book build . --all -W -n --keep-going --path-output _build/strict
+
+## Every page of the strict build in headless Chromium, offline (skipped loudly without it).
+## Screenshots land in _build/strict/screenshots.
+test-browser: env
+	$(PY) -m pytest tests/browser --book _build/strict/_build/html -q -p no:cacheprovider -rs
 
 ## Re-execute notebooks in place (quick profile, offline) and store their outputs.
 execute: env
