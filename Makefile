@@ -10,7 +10,7 @@ NB     ?= chapters/*.ipynb labs/*.ipynb
 # must come from the same arithmetic as the re-run (float sums depend on the thread count).
 NBENV  := CNNLAB_PROFILE=quick CNNLAB_OFFLINE=1 PYTHONHASHSEED=0 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: env book test test-unit test-notebooks test-book test-browser execute bench lint clean
+.PHONY: env book test test-unit test-notebooks test-book test-browser test-standalone execute bench lint clean
 
 env: $(STAMP)
 
@@ -32,7 +32,7 @@ test: env test-unit test-notebooks test-book test-browser
 	@echo "make test: all checks passed"
 
 test-unit: env
-	$(PY) -m pytest tests -n 2 -q -p no:cacheprovider --ignore=tests/browser
+	$(PY) -m pytest tests -n 2 -q -p no:cacheprovider --ignore=tests/browser --ignore=tests/standalone
 
 test-notebooks: env
 	$(NBENV) $(PY) -m pytest --nbval chapters labs -n 2 --dist loadfile -q \
@@ -46,6 +46,11 @@ test-book: env
 ## Screenshots land in _build/strict/screenshots.
 test-browser: env
 	$(PY) -m pytest tests/browser --book _build/strict/_build/html -q -p no:cacheprovider -rs
+
+## Every notebook copied alone into an empty folder and run against cnnlab's built wheel
+## (as on Colab). Re-executes all notebooks, so it is not part of `make test`; CI runs it.
+test-standalone: env
+	$(PY) -m pytest tests/standalone -n 2 -q -p no:cacheprovider
 
 ## Re-execute notebooks in place (quick profile, offline) and store their outputs.
 execute: env
