@@ -23,6 +23,9 @@ def execute(path: Path, timeout: int = 900) -> float:
         nb,
         timeout=timeout,
         kernel_name="python3",
+        # Widget state is useless without a kernel and weighs hundreds of KB per instrument;
+        # the book shows each instrument's static view instead.
+        store_widget_state=False,
         resources={"metadata": {"path": str(path.parent)}},
     )
     start = time.perf_counter()

@@ -175,6 +175,8 @@ def _check_page(browser: object, server: str, book: Path, page: Path) -> list[st
         if not instrument.is_visible() or not instrument.locator("img").count():
             problems.append(f"instrument {i} shows no default view")
 
+    problems += _exercise_quizzes(tab)
+
     if loaded_bytes[0] > MAX_PAGE_BYTES:
         problems.append(f"page weighs {loaded_bytes[0] / 1e6:.2f} MB with what it loads (> 3 MB)")
     if rel in SCREENSHOTS:
@@ -184,6 +186,44 @@ def _check_page(browser: object, server: str, book: Path, page: Path) -> list[st
                        full_page=False)
     context.close()  # type: ignore[attr-defined]
     return [f"{rel}: {p}" for p in problems]
+
+
+def _verdict(question: object) -> str:
+    return question.locator(".cq-verdict").get_attribute("class") or ""  # type: ignore[attr-defined]
+
+
+def _exercise_quizzes(tab: object) -> list[str]:
+    """Answer every quiz question wrongly, then rightly, and read the feedback."""
+    problems = []
+    questions = tab.locator(".cq-quiz .cq-q")  # type: ignore[attr-defined]
+    for i in range(questions.count()):
+        q = questions.nth(i)
+        kind = q.get_attribute("data-type")
+        q.scroll_into_view_if_needed()
+        if q.locator(".cq-opt").count():
+            q.locator('.cq-opt[data-correct="0"]').first.click()
+            wrong = _verdict(q)
+            q.locator('.cq-opt[data-correct="1"]').first.click()
+        elif q.locator(".cq-input").count():
+            answer = float(q.locator(".cq-num-row").get_attribute("data-answer"))
+            q.locator(".cq-input").fill(str(answer * 3 + 17))
+            q.locator(".cq-check").click()
+            wrong = _verdict(q)
+            q.locator(".cq-input").fill(repr(answer))
+            q.locator(".cq-check").click()
+        else:
+            pairs = q.locator(".cq-pair")
+            n = pairs.count()
+            for j in range(n):
+                right = int(pairs.nth(j).get_attribute("data-correct"))
+                pairs.nth(j).locator("select").select_option(str((right + 1) % n))
+            wrong = _verdict(q)
+            for j in range(n):
+                pairs.nth(j).locator("select").select_option(pairs.nth(j).get_attribute("data-correct"))
+        right = _verdict(q)
+        if "cq-wrong" not in wrong or "cq-right" not in right:
+            problems.append(f"quiz question {i + 1} ({kind}) graded wrong={wrong!r} right={right!r}")
+    return problems
 
 
 def test_every_page_loads_offline_and_renders(browser: object, server: str, book: Path) -> None:
