@@ -1,4 +1,5 @@
-"""cnnlab: the helper package of the course *Convolutional Neural Networks: How Machines Learn to See*.
+"""cnnlab: the helper package of the course *Convolutional Neural Networks: How Machines Learn
+to See*.
 
 Each module holds one idea of the course and shares its name with the chapter that introduces it:
 

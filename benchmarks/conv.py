@@ -1,0 +1,99 @@
+"""How fast is cnnlab.ops next to PyTorch? Ratios measured in one process, float32, CPU.
+
+    .venv/bin/python benchmarks/conv.py [--repeats 15]
+
+Cases: conv2d on a (32, 64, 32, 32) batch with 64 3x3 kernels and padding 1 (the layer of a
+small VGG), max_pool2d 2x2/2 and 3x3/2 on the same batch, and conv2d_naive, the loop version,
+timed on a single image and scaled to the batch of 32 (its cost is linear in the batch). Each
+case is timed at 1 thread (torch.set_num_threads(1) and NumPy's BLAS limited to 1 thread with
+threadpoolctl) and at 2 threads (this machine's cores). Calls alternate between cnnlab and
+PyTorch so that a busy machine slows both alike; the table shows the best time of each and
+the ratio cnnlab / PyTorch (1.0 = as fast, 2.0 = twice as slow).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from cnnlab import ops
+
+
+def best_times(calls: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
+    """Best wall time of each call, calling them in turn (after one warm-up call each)."""
+    for call in calls.values():
+        call()
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - start)
+    return {name: min(values) for name, values in times.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    args = parser.parse_args()
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((32, 64, 32, 32)).astype(np.float32)
+    w = rng.standard_normal((64, 64, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(64).astype(np.float32)
+    xt, wt, bt = torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b)
+    np.testing.assert_allclose(ops.conv2d(x, w, b, padding=1),
+                               F.conv2d(xt, wt, bt, padding=1).numpy(), rtol=1e-3, atol=1e-3)
+    np.testing.assert_array_equal(ops.max_pool2d(x, 3, 2), F.max_pool2d(xt, 3, 2).numpy())
+
+    blas = ", ".join(f"{pool['internal_api']} {pool.get('architecture', '')}".strip()
+                     for pool in threadpool_info() if pool["user_api"] == "blas")
+    print(f"cnnlab.ops vs torch {torch.__version__} | numpy {np.__version__} ({blas}) | "
+          f"{platform.machine()}, {os.cpu_count()} cores | float32, best of {args.repeats}")
+    header = f"{'case':<44}{'threads':>8}{'cnnlab ms':>11}{'torch ms':>10}{'ratio':>8}"
+    print(header)
+    print("-" * len(header))
+
+    one = x[:1]  # conv2d_naive is timed on one image
+    default_threads = torch.get_num_threads()
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        limit = threadpool_limits(1) if threads == 1 else nullcontext()
+        with limit:
+            cases = {
+                "conv2d 32x64x32x32, 64 3x3, pad 1": (
+                    lambda: ops.conv2d(x, w, b, padding=1),
+                    lambda: F.conv2d(xt, wt, bt, padding=1)),
+                "max_pool2d 2x2 stride 2": (
+                    lambda: ops.max_pool2d(x, 2), lambda: F.max_pool2d(xt, 2)),
+                "max_pool2d 3x3 stride 2": (
+                    lambda: ops.max_pool2d(x, 3, 2), lambda: F.max_pool2d(xt, 3, 2)),
+            }
+            for name, (ours, theirs) in cases.items():
+                best = best_times({"ours": ours, "torch": theirs}, args.repeats)
+                print(f"{name:<44}{threads:>8}{1e3 * best['ours']:>11.2f}"
+                      f"{1e3 * best['torch']:>10.2f}{best['ours'] / best['torch']:>8.2f}")
+
+            # The loop version: one image, then x32 (the loops are linear in the batch).
+            best = best_times({"ours": lambda: ops.conv2d_naive(one, w, b, padding=1),
+                               "torch": lambda: F.conv2d(xt, wt, bt, padding=1)},
+                              max(2, args.repeats // 5))
+            naive_batch = 32 * best["ours"]
+            print(f"{'conv2d_naive (1 image, x32 extrapolated)':<44}{threads:>8}"
+                  f"{1e3 * naive_batch:>11.0f}{1e3 * best['torch']:>10.2f}"
+                  f"{naive_batch / best['torch']:>8.0f}")
+    torch.set_num_threads(default_threads)
+
+
+if __name__ == "__main__":
+    main()
