@@ -28,11 +28,11 @@ book: env
 	@echo "Open the book: $(CURDIR)/_build/html/index.html"
 
 ## All the tests: cnnlab's unit tests, nbval on every notebook, a strict book build.
-test: env test-unit test-notebooks test-book test-browser
+test: env lint test-unit test-notebooks test-book test-browser
 	@echo "make test: all checks passed"
 
 test-unit: env
-	$(PY) -m pytest tests -n 2 -q -p no:cacheprovider --ignore=tests/browser --ignore=tests/standalone
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest tests -n 2 -q -p no:cacheprovider --ignore=tests/browser --ignore=tests/standalone
 
 test-notebooks: env
 	$(NBENV) $(PY) -m pytest --nbval chapters labs -n 2 --dist loadfile -q \

@@ -222,7 +222,8 @@ def _exercise_quizzes(tab: object) -> list[str]:
                 pairs.nth(j).locator("select").select_option(pairs.nth(j).get_attribute("data-correct"))
         right = _verdict(q)
         if "cq-wrong" not in wrong or "cq-right" not in right:
-            problems.append(f"quiz question {i + 1} ({kind}) graded wrong={wrong!r} right={right!r}")
+            problems.append(
+                f"quiz question {i + 1} ({kind}) graded wrong={wrong!r} right={right!r}")
     return problems
 
 
