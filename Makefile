@@ -36,7 +36,7 @@ test-unit: env
 
 test-notebooks: env
 	$(NBENV) $(PY) -m pytest --nbval chapters labs -n 2 --dist loadfile -q \
-	    --sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600 -p no:cacheprovider
+	    --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600 -p no:cacheprovider
 
 test-book: env
 	rm -rf _build/strict
