@@ -23,14 +23,15 @@ def execute(path: Path, timeout: int = 900) -> float:
         nb,
         timeout=timeout,
         kernel_name="python3",
-        # Widget state is useless without a kernel and weighs hundreds of KB per instrument;
-        # the book shows each instrument's static view instead.
-        store_widget_state=False,
         resources={"metadata": {"path": str(path.parent)}},
     )
     start = time.perf_counter()
     client.execute()
     seconds = time.perf_counter() - start
+    # Widget state is useless without a kernel and weighs hundreds of KB per instrument; the
+    # book shows each instrument's static view instead. (It is stripped here rather than with
+    # store_widget_state=False, which makes nbclient fail on ipywidgets.Output captures.)
+    nb.metadata.pop("widgets", None)
     nbformat.write(nb, path)
     return seconds
 
