@@ -52,6 +52,14 @@ def test_stored_executed_top_to_bottom(notebook: tuple[Path, nbformat.NotebookNo
     assert with_output >= len(cells) // 2, f"{path.name}: most code cells show nothing"
 
 
+def test_no_stored_widget_state(notebook: tuple[Path, nbformat.NotebookNode]) -> None:
+    path, nb = notebook
+    assert "widgets" not in nb.metadata, (
+        f"{path.name} stores ipywidgets state (useless without a kernel, heavy in the book): "
+        "re-run it with `make execute`, which strips it"
+    )
+
+
 def test_first_code_cell_sets_up_device_profile_and_seed(
     notebook: tuple[Path, nbformat.NotebookNode],
 ) -> None:
