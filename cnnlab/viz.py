@@ -31,6 +31,7 @@ from cycler import cycler
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import MaxNLocator
 
 if TYPE_CHECKING:
     from cnnlab.inside import FeatureEvolution, OcclusionMaps, TopActivation
@@ -319,6 +320,7 @@ def plot_history(history: Mapping[str, Any], title: str | None = None) -> Figure
         ax_loss.set(xlabel="epoch", ylabel="loss", title="Loss")
         ax_acc.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
         for ax in (ax_loss, ax_acc):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
             if ax.get_legend_handles_labels()[0]:
                 ax.legend()
         if title:
