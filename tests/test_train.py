@@ -1,0 +1,388 @@
+"""Tests of cnnlab.train: device and profile choice, seeding, fit, metrics, checkpoints."""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import cnnlab
+from cnnlab import train as T
+from cnnlab.data import Batches, LabeledData, load_dataset, shapes
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No forced profile, offline data, and one thread: these networks are too small to gain
+    from two, and on a busy machine two threads wait for each other."""
+    monkeypatch.delenv("CNNLAB_PROFILE", raising=False)
+    monkeypatch.setenv("CNNLAB_OFFLINE", "1")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def tiny_data(n: int = 96, seed: int = 0) -> LabeledData:
+    return shapes(n, size=12, difficulty=0.0, seed=seed)
+
+
+def tiny_net() -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(3, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 5 * 5, 10)
+    )
+
+
+def no_gpu(monkeypatch: pytest.MonkeyPatch, cuda: bool = False, mps: bool = False) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+
+
+# ------------------------------------------------------------------------------------------
+# device, profile, seeds, setup
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "cuda, mps, expected", [(True, True, "cuda"), (False, True, "mps"), (False, False, "cpu")]
+)
+def test_device_prefers_cuda_then_mps(monkeypatch, cuda, mps, expected):
+    no_gpu(monkeypatch, cuda=cuda, mps=mps)
+    assert T.device().type == expected
+
+
+@pytest.mark.parametrize(
+    "cuda, mps, expected", [(True, False, "full"), (False, True, "quick"), (False, False, "quick")]
+)
+def test_profile_follows_the_device(monkeypatch, cuda, mps, expected):
+    no_gpu(monkeypatch, cuda=cuda, mps=mps)
+    assert T.profile().name == expected
+
+
+def test_profile_can_be_forced(monkeypatch):
+    no_gpu(monkeypatch, cuda=True)
+    monkeypatch.setenv("CNNLAB_PROFILE", "quick")
+    assert T.profile() == T.PROFILES["quick"]
+    monkeypatch.setenv("CNNLAB_PROFILE", "FULL")
+    full = T.profile()
+    assert full.name == "full" and full.train_limit is None and full.pick(1, 2) == 2
+    monkeypatch.setenv("CNNLAB_PROFILE", "medium")
+    with pytest.raises(ValueError, match="CNNLAB_PROFILE must be 'quick' or 'full', got 'medium'"):
+        T.profile()
+
+
+def test_gpu_options_on_by_default_on_cuda_only():
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    assert T._gpu_options(cuda, None, None) == (True, True)
+    assert T._gpu_options(cuda, False, None) == (False, True)
+    assert T._gpu_options(cpu, None, None) == (False, False)
+    with pytest.raises(ValueError, match="need a CUDA device, got device 'cpu'"):
+        T._gpu_options(cpu, True, None)
+    with pytest.raises(ValueError, match="need a CUDA device"):
+        T.fit(tiny_net(), tiny_data(), epochs=1, device="cpu", channels_last=True, progress=False)
+
+
+def test_setup_prints_exactly_one_line(monkeypatch, capsys):
+    no_gpu(monkeypatch)
+    ctx = T.setup(seed=0)
+    assert (
+        capsys.readouterr().out
+        == f"cnnlab {cnnlab.__version__} | device: cpu | profile: quick | seed: 0\n"
+    )
+    assert ctx.device == torch.device("cpu") and ctx.profile.name == "quick" and ctx.seed == 0
+    no_gpu(monkeypatch, cuda=True)
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", lambda seed: None)
+    assert str(T.setup(seed=7, verbose=False)).endswith("device: cuda | profile: full | seed: 7")
+
+
+def test_seed_everything_repeats_every_generator():
+    def draw() -> tuple[float, float, float]:
+        return random.random(), float(np.random.rand()), float(torch.rand(1))
+
+    T.seed_everything(3)
+    first = draw()
+    T.seed_everything(3)
+    assert draw() == first
+    T.seed_everything(4)
+    assert draw() != first
+    for bad in (-1, 2**32, 1.5, True):
+        with pytest.raises(ValueError, match="seed must be an int"):
+            T.seed_everything(bad)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------------------
+# fit
+# ------------------------------------------------------------------------------------------
+
+
+def run(seed: int = 0, epochs: int = 2, **kwargs) -> tuple[T.History, nn.Module]:
+    T.seed_everything(seed)
+    model = tiny_net()
+    train, val = Batches(tiny_data(), 16, shuffle=True), Batches(tiny_data(32, seed=1), 16)
+    kwargs.setdefault("progress", False)
+    history = T.fit(model, train, val, epochs=epochs, lr=0.01, **kwargs)
+    return history, model
+
+
+def test_fit_is_deterministic_on_cpu():
+    (h1, m1), (h2, m2) = run(seed=0), run(seed=0)
+    del h1["time"], h2["time"]
+    assert h1 == h2
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(m1.state_dict().values(), m2.state_dict().values(), strict=True)
+    )
+    h3, _ = run(seed=1)
+    assert h3["train_loss"] != h1["train_loss"]
+
+
+def test_fit_history_and_learning():
+    history, _ = run(epochs=6)
+    assert set(history) == set(T.HISTORY_KEYS) and history["epoch"] == [1, 2, 3, 4, 5, 6]
+    assert all(len(v) == 6 for v in history.values())
+    assert history["train_loss"][-1] < history["train_loss"][0]
+    assert history["val_acc"][-1] > 0.2  # chance is 0.1 (easy shapes, 96 training images)
+    assert all(0 <= a <= 1 for a in history["train_acc"] + history["val_acc"])
+    assert all(t > 0 for t in history["time"])
+
+
+def test_fit_without_validation_records_nan():
+    T.seed_everything(0)
+    history = T.fit(tiny_net(), tiny_data(), epochs=1, progress=False)  # LabeledData is accepted
+    assert math.isnan(history["val_loss"][0]) and math.isnan(history["val_acc"][0])
+    assert history["train_loss"][0] > 0
+
+
+def test_fit_stops_with_a_clear_message_when_the_loss_explodes():
+    model = tiny_net()
+    sgd = torch.optim.SGD(model.parameters(), lr=1e6)
+    with pytest.raises(
+        T.TrainingDiverged, match=r"epoch 1, batch \d+ \(learning rate 1e\+06\)"
+    ) as err:
+        T.fit(model, Batches(tiny_data(), 8), epochs=3, optimizer=sgd, progress=False)
+    assert "Lower the learning rate" in str(err.value)
+
+
+def test_callbacks_and_stop_event(capsys):
+    seen: list[int] = []
+
+    def stop_after_two(epoch: int, history: T.History, model: nn.Module) -> bool:
+        seen.append(epoch)
+        return epoch == 2
+
+    history, _ = run(epochs=5, callbacks=[stop_after_two])
+    assert seen == [1, 2] and history["epoch"] == [1, 2]
+    assert "stopped by a callback after epoch 2" in capsys.readouterr().out
+
+    stop = threading.Event()
+    batches_done = []
+
+    def press_stop_in_epoch_two(x: torch.Tensor) -> torch.Tensor:
+        batches_done.append(1)
+        if len(batches_done) == 8:  # 6 batches per epoch: this is epoch 2, batch 2
+            stop.set()
+        return x
+
+    T.seed_everything(0)
+    loader = Batches(tiny_data(), 16, transform=press_stop_in_epoch_two)
+    history = T.fit(tiny_net(), loader, epochs=5, stop=stop, progress=False)
+    assert history["epoch"] == [1.0] and len(batches_done) == 8
+    assert "stopped on request during epoch 2" in capsys.readouterr().out
+
+
+def test_interrupt_returns_the_finished_epochs(capsys):
+    def interrupt(epoch: int, history: T.History, model: nn.Module) -> None:
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    history, _ = run(epochs=4, callbacks=[interrupt])
+    assert history["epoch"] == [1, 2]
+    assert "interrupted during epoch 2" in capsys.readouterr().out
+
+
+def test_schedulers_step_per_batch_or_per_epoch():
+    model = tiny_net()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    loader = Batches(tiny_data(), 16)  # 6 batches
+    one_cycle = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=12)
+    T.fit(model, loader, epochs=2, optimizer=opt, scheduler=one_cycle, progress=False)
+    assert one_cycle.last_epoch == 12  # stepped after each of the 12 batches
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    step = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    T.fit(model, loader, epochs=2, optimizer=opt, scheduler=step, progress=False)
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.025)
+
+
+def test_progress_bar_is_one_bar_with_metrics(capsys):
+    run(epochs=2, progress=True)
+    err = capsys.readouterr().err
+    assert "epoch 2/2" in err and "loss" in err and "val loss" in err and "12/12" in err
+
+
+def test_fit_rejects_bad_arguments():
+    with pytest.raises(TypeError, match="model must be an nn.Module"):
+        T.fit("net", tiny_data(), epochs=1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="epochs must be a positive int, got 0"):
+        T.fit(tiny_net(), tiny_data(), epochs=0)
+    with pytest.raises(TypeError, match="train_loader must yield"):
+        T.fit(tiny_net(), torch.zeros(3, 3), epochs=1)
+    with pytest.raises(ValueError, match="lr must be a positive number"):
+        T.fit(tiny_net(), tiny_data(), epochs=1, lr=-1)
+    with pytest.raises(ValueError, match="scheduler_step must be"):
+        T.fit(tiny_net(), tiny_data(), epochs=1, scheduler_step="step")
+    with pytest.raises(TypeError, match="callbacks must be callables"):
+        T.fit(tiny_net(), tiny_data(), epochs=1, callbacks=[3])  # type: ignore[list-item]
+
+
+# ------------------------------------------------------------------------------------------
+# evaluate, predict, confusion matrix
+# ------------------------------------------------------------------------------------------
+
+
+def test_evaluate_matches_a_direct_computation_and_restores_the_mode():
+    torch.manual_seed(0)
+    model, data = tiny_net(), tiny_data()
+    model.train()
+    result = T.evaluate(model, Batches(data, 7))
+    with torch.no_grad():
+        scores = model(data.images)
+    assert result["loss"] == pytest.approx(
+        float(nn.functional.cross_entropy(scores, data.labels)), rel=1e-5
+    )
+    assert result["acc"] == pytest.approx(float((scores.argmax(1) == data.labels).float().mean()))
+    assert model.training
+
+
+def test_predict():
+    torch.manual_seed(0)
+    model, data = tiny_net(), tiny_data(20)
+    pred, prob = T.predict(model, data.images, batch_size=6)
+    assert pred.shape == (20,) and prob.shape == (20, 10)
+    assert torch.allclose(prob.sum(1), torch.ones(20)) and torch.equal(pred, prob.argmax(1))
+    one, _ = T.predict(model, data.images[4])
+    assert one.shape == (1,) and int(one) == int(pred[4])
+    again, _ = T.predict(model, data)
+    assert torch.equal(again, pred)
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\) or \(C, H, W\), got shape \(12, 12\)"):
+        T.predict(model, torch.zeros(12, 12))
+
+
+def test_confusion_matrix_counts_pairs():
+    rng = np.random.default_rng(0)
+    t, p = rng.integers(0, 4, 200), rng.integers(0, 4, 200)
+    cm = T.confusion_matrix(torch.from_numpy(t), p, 4)
+    expected = np.zeros((4, 4), dtype=np.int64)
+    for i, j in zip(t, p, strict=True):
+        expected[i, j] += 1
+    assert np.array_equal(cm, expected) and cm.sum() == 200
+    with pytest.raises(ValueError, match="same length"):
+        T.confusion_matrix([0, 1], [0], 2)
+    with pytest.raises(ValueError, match=r"y_pred must hold class indices in \[0, 2\)"):
+        T.confusion_matrix([0, 1], [0, 2], 2)
+    with pytest.raises(ValueError, match="num_classes must be a positive int"):
+        T.confusion_matrix([0], [0], 0)
+
+
+# ------------------------------------------------------------------------------------------
+# curves
+# ------------------------------------------------------------------------------------------
+
+
+def test_live_plot_draws_the_history():
+    history, _ = run(epochs=3)
+    plot = T.LivePlot()
+    assert plot(3, history, nn.Linear(1, 1)) is False
+    loss_ax, acc_ax = plot.figure.axes
+    assert [line.get_label() for line in loss_ax.lines] == ["train", "val"]
+    assert list(loss_ax.lines[1].get_ydata()) == history["val_loss"]
+    assert list(acc_ax.lines[0].get_ydata()) == history["train_acc"]
+    assert acc_ax.get_xlabel() == "epoch"
+
+
+def test_live_plot_as_a_callback_into_a_widget():
+    import ipywidgets
+
+    plot = T.LivePlot(ipywidgets.Output(), every=2)
+    history, _ = run(epochs=3, callbacks=[plot])
+    assert plot.figure is not None and len(plot.figure.axes[0].lines[0].get_xdata()) == 2
+    with pytest.raises(ValueError, match="history lacks"):
+        plot.draw({"epoch": [1.0]})
+
+
+# ------------------------------------------------------------------------------------------
+# checkpoints
+# ------------------------------------------------------------------------------------------
+
+
+def test_checkpoint_round_trip(tmp_path: Path):
+    history, model = run(epochs=1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model(tiny_data(4).images).sum().backward()
+    opt.step()
+    path = T.save_checkpoint(
+        tmp_path / "sub" / "net.pt",
+        model,
+        opt,
+        epoch=np.int64(1),
+        history=history,
+        note=np.float32(0.5),
+    )
+    fresh = tiny_net()
+    fresh_opt = torch.optim.SGD(fresh.parameters(), lr=0.5, momentum=0.9)
+    state = T.load_checkpoint(path, fresh, fresh_opt)
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(model.state_dict().values(), fresh.state_dict().values(), strict=True)
+    )
+    assert fresh_opt.param_groups[0]["lr"] == 0.1 and state["epoch"] == 1
+    momentum = fresh_opt.state_dict()["state"][0]["momentum_buffer"]
+    assert torch.equal(momentum, opt.state_dict()["state"][0]["momentum_buffer"])
+    assert state["history"] == history and state["extra"] == {"note": 0.5}
+    assert not list(tmp_path.glob("**/*.tmp"))
+
+
+class NotAllowed:
+    pass
+
+
+def test_checkpoint_errors(tmp_path: Path):
+    model = tiny_net()
+    with pytest.raises(FileNotFoundError, match="no checkpoint at"):
+        T.load_checkpoint(tmp_path / "missing.pt", model)
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"this is not a checkpoint")
+    with pytest.raises(RuntimeError, match="could not read the checkpoint"):
+        T.load_checkpoint(bad, model)
+    unsafe = tmp_path / "unsafe.pt"
+    torch.save({"model": NotAllowed()}, unsafe)  # loading it would need to run pickled code
+    with pytest.raises(RuntimeError, match="could not read the checkpoint"):
+        T.load_checkpoint(unsafe, model)
+    path = T.save_checkpoint(tmp_path / "net.pt", model)
+    with pytest.raises(RuntimeError, match="does not fit this model"):
+        T.load_checkpoint(path, nn.Linear(2, 2))
+    with pytest.raises(RuntimeError, match="holds no optimizer state"):
+        T.load_checkpoint(path, model, torch.optim.SGD(model.parameters(), lr=1))
+    with pytest.raises(TypeError, match="extra may hold only"):
+        T.save_checkpoint(tmp_path / "x.pt", model, thing=NotAllowed())
+
+
+# ------------------------------------------------------------------------------------------
+# the LeNet-5 recipe (a smoke test: the benchmark measures it)
+# ------------------------------------------------------------------------------------------
+
+
+def test_train_lenet_smoke():
+    train = load_dataset("mnist", "train", size=32, limit=200, verbose=False)
+    val = load_dataset("mnist", "test", size=32, limit=100, verbose=False)
+    model, history = T.train_lenet(train, val, seed=0, epochs=2, progress=False)
+    assert type(model).__name__ == "LeNet5" and getattr(model, "variant", None) == "modern"
+    assert history["epoch"] == [1, 2] and history["train_loss"][1] < history["train_loss"][0]
+    with pytest.raises(ValueError, match="32x32 images"):
+        T.train_lenet(load_dataset("mnist", "test", limit=10, verbose=False), epochs=1)
