@@ -315,6 +315,13 @@ def data_root() -> Path:
     return Path(os.environ.get("CNNLAB_DATA") or Path.home() / ".cache" / "cnnlab").expanduser()
 
 
+def _shown(path: Path) -> str:
+    """``path`` with the home folder written ``~``: printed lines read the same on any machine."""
+    home = str(Path.home())
+    text = str(path)
+    return "~" + text[len(home):] if text == home or text.startswith(home + os.sep) else text
+
+
 def _env_offline() -> bool:
     value = os.environ.get("CNNLAB_OFFLINE", "").strip().lower()
     if value in ("", "0", "false", "no", "off"):
@@ -432,7 +439,7 @@ def _load_raw(
                 source = f"torchvision {_TITLES[name]} (downloaded)"
                 return x, y, _CLASSES[name], source, f"torchvision_{name}", ""
 
-    note = f" -- {reason}; {_TITLES[name]} needs its files in {data_root()} or a download"
+    note = f" -- {reason}; {_TITLES[name]} needs its files in {_shown(data_root())} or a download"
     if name == "cifar10":
         n, seed = _SHAPES_SIZES[split]
         x, y = _shapes_tensors(n, size or 32, 0.5, seed)

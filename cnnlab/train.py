@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
+from tqdm.std import tqdm as tqdm_text
 
 import cnnlab
 from cnnlab.data import Batches, LabeledData, random_affine
@@ -309,11 +309,10 @@ def fit(
 
     history: History = {key: [] for key in HISTORY_KEYS}
     n_batches = _length(train_loader)
-    bar = tqdm(
+    bar = _progress_bar(
         total=epochs * n_batches if n_batches else epochs,
         unit="batch" if n_batches else "epoch",
         disable=not progress,
-        dynamic_ncols=True,
     )
     epoch = 0
     try:
@@ -401,9 +400,53 @@ def _no_cast() -> contextlib.AbstractContextManager[None]:
     return contextlib.nullcontext()
 
 
+class _NotebookLine(io.TextIOBase):
+    """A file for tqdm that shows its latest line in one notebook output, updated in place.
+
+    tqdm's notebook widget stores its *first* state ("0%") in the saved notebook, which is what
+    a static page then shows. Here each refresh replaces a plain-text display instead, so Jupyter
+    and Colab show a live bar and the saved notebook (and the book) keeps the final one.
+    """
+
+    def __init__(self) -> None:
+        self._handle: Any = None
+
+    def write(self, text: str) -> int:
+        from IPython.display import Pretty, display
+
+        line = text.rsplit("\r", 1)[-1].strip("\n")
+        if not line.strip():
+            return len(text)
+        if self._handle is None:  # the first state is a normal output, later ones update it
+            self._handle = display(Pretty(line), display_id=True)
+        else:
+            self._handle.update(Pretty(line))
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def _in_notebook() -> bool:
+    """True inside a Jupyter/Colab kernel (not a terminal IPython or a script)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
+
+
+def _progress_bar(total: int, unit: str, disable: bool) -> Any:
+    """tqdm over ``total`` steps: in a notebook drawn as text updated in place, else to stderr."""
+    if not disable and _in_notebook():
+        return tqdm_text(total=total, unit=unit, file=_NotebookLine(), mininterval=0.5, ascii=False)
+    return tqdm_text(total=total, unit=unit, disable=disable, dynamic_ncols=True)
+
+
 def _say(message: str, bar: Any) -> None:
     """One line that does not break the progress bar."""
-    tqdm.write(message) if not bar.disable else print(message)
+    print(message)
 
 
 def _postfix(loss: float, acc: float, val_loss: float = math.nan, val_acc: float = math.nan) -> str:
