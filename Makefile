@@ -45,7 +45,7 @@ test-book: env
 ## Every page of the strict build in headless Chromium, offline (skipped loudly without it).
 ## Screenshots land in _build/strict/screenshots.
 test-browser: env
-	$(PY) -m pytest tests/browser --book _build/strict/_build/html -q -p no:cacheprovider -rs
+	$(PY) -m pytest tests/browser --book _build/strict/_build/html -q -p no:cacheprovider -rs -s
 
 ## Every notebook copied alone into an empty folder and run against cnnlab's built wheel
 ## (as on Colab). Re-executes all notebooks, so it is not part of `make test`; CI runs it.
