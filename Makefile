@@ -27,8 +27,9 @@ book: env
 	$(VENV)/bin/jupyter-book build . --builder html
 	@echo "Open the book: $(CURDIR)/_build/html/index.html"
 
-## All the tests: cnnlab's unit tests, nbval on every notebook, a strict book build.
-test: env lint test-unit test-notebooks test-book test-browser
+## All the tests: lint, cnnlab's unit tests, nbval on every notebook, every notebook run alone
+## against cnnlab's wheel, a strict book build and every page in a browser.
+test: env lint test-unit test-notebooks test-standalone test-book test-browser
 	@echo "make test: all checks passed"
 
 test-unit: env
@@ -48,7 +49,7 @@ test-browser: env
 	$(PY) -m pytest tests/browser --book _build/strict/_build/html -q -p no:cacheprovider -rs -s
 
 ## Every notebook copied alone into an empty folder and run against cnnlab's built wheel
-## (as on Colab). Re-executes all notebooks, so it is not part of `make test`; CI runs it.
+## (as on Colab): no notebook may read a file beside it or import cnnlab from the source tree.
 test-standalone: env
 	$(PY) -m pytest tests/standalone -n 2 -q -p no:cacheprovider
 
@@ -56,12 +57,15 @@ test-standalone: env
 execute: env
 	$(NBENV) $(PY) tools/execute.py $(NB)
 
+## conv.py twice: as the environment is, then with NumPy's BLAS free to use the CPU's own
+## kernel (some machines pin OpenBLAS to an older one; see the script's docstring).
 bench: env
 	$(PY) benchmarks/conv.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/conv.py
 	$(PY) benchmarks/lenet.py
 
 lint: env
-	$(VENV)/bin/ruff check cnnlab tests benchmarks tools
+	$(VENV)/bin/ruff check cnnlab tests benchmarks tools book_ext
 	$(VENV)/bin/mypy
 
 clean:

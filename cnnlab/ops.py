@@ -362,11 +362,17 @@ def im2col(x: ArrayLike, kernel_size: IntPair, stride: IntPair = 1, padding: Pad
 
 def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, stride: IntPair = 1,
            padding: Padding = 0, dilation: IntPair = 1, groups: int = 1) -> FloatArray:
-    """2-D convolution (cross-correlation) of a batch, as one matrix product: im2col + GEMM.
+    """2-D convolution (cross-correlation) of a batch, as matrix products (im2col + GEMM).
 
     ``out[n, o, i, j] = bias[o] + sum over (c, m, q) of
     weight[o, c, m, q] * x_padded[n, g*C/groups + c, i*sh + m*dh, j*sw + q*dw]``, where g is the
     group of output channel o. Identical to ``torch.nn.functional.conv2d``.
+
+    Two routes to the same numbers. In general, im2col copies every window into a column and
+    one matrix product does the rest. With stride 1 (most layers of VGG and ResNet) the windows
+    of neighbouring outputs are shifted copies of each other, which :func:`_conv2d_stride1`
+    exploits to copy the input kw times instead of kh * kw times: about 2.5x less memory
+    traffic for a 3x3 kernel, and the same matrix products.
 
     Args:
         x: (N, C, H, W) input.
@@ -394,6 +400,12 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, strid
     geometry = _geometry(x_arr.shape[2:], (kh, kw), stride, padding, dilation)
     ho, wo = geometry.out
 
+    if geometry.stride == (1, 1):
+        out = _conv2d_stride1(_pad(x_arr, geometry), w_arr, groups, geometry)
+        if b_arr is not None:
+            out += b_arr.reshape(1, out_channels, 1, 1)
+        return out
+
     # im2col for the whole batch at once: columns[g, (c, i, j), (n, r, s)] is tap (i, j) of
     # channel c of group g in the window at (r, s) of image n. Putting the images side by side
     # makes the batch one large matrix product, which BLAS runs faster than N small ones.
@@ -407,6 +419,53 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, strid
     out = np.ascontiguousarray(out)
     if b_arr is not None:
         out += b_arr.reshape(1, out_channels, 1, 1)
+    return out
+
+
+_CACHE_BYTES = 4 * 2**20  # how much shifted input _conv2d_stride1 prepares at a time
+
+
+def _conv2d_stride1(x_padded: FloatArray, w_arr: FloatArray, groups: int,
+                    geometry: _Geometry) -> FloatArray:
+    """:func:`conv2d` with stride 1, from a padded (N, C, Hp, Wp) input; returns (N, O, Ho, Wo).
+
+    Flatten each padded map into one row of Hp * Wp pixels. Output (r, c) reads pixel
+    ``(r + i*dh) * Wp + (c + j*dw)`` for tap (i, j): the same flat position ``r * Wp + c``
+    shifted by ``i*dh*Wp + j*dw``. So the input is copied kw times, copy j shifted left by
+    ``j*dw`` (the rows (c, j) of ``shifted``), and kernel row i is a *view* of those copies
+    starting ``i*dh*Wp`` further on: kh matrix products of depth C/groups * kw, added up.
+
+    The products compute every flat position of the first Ho rows, Wp per row; the last
+    Wp - Wo of each row are windows that wrap around the edge of the map and are dropped.
+    A few images are done at a time, so that their shifted copies stay in the processor's
+    cache while the kh products read them.
+    """
+    batch, in_channels, hp, wp = x_padded.shape
+    out_channels, in_per_group, kh, kw = w_arr.shape
+    (dh, dw), (ho, wo) = geometry.dilation, geometry.out
+    pixels, length = hp * wp, ho * wp  # reads end exactly at the last pixel: Ho + (kh-1)dh = Hp
+    depth = in_per_group * kw
+    flat = x_padded.reshape(batch, in_channels, pixels)
+    # kernel_rows[i, g] is the (O / groups, C / groups * kw) matrix of kernel row i, group g.
+    kernel_rows = np.ascontiguousarray(
+        w_arr.transpose(2, 0, 1, 3).reshape(kh, groups, out_channels // groups, depth))
+
+    chunk = max(1, min(batch, _CACHE_BYTES // (in_channels * kw * pixels * flat.itemsize)))
+    shifted = np.zeros((chunk, in_channels, kw, pixels), dtype=flat.dtype)
+    total = np.empty((chunk, groups, out_channels // groups, length), dtype=flat.dtype)
+    term = np.empty_like(total)
+    out = np.empty((batch, out_channels, ho, wo), dtype=flat.dtype)
+    for first in range(0, batch, chunk):
+        n = min(chunk, batch - first)
+        for j in range(kw):  # the last j*dw pixels of copy j stay zero
+            shifted[:n, :, j, :pixels - j * dw] = flat[first:first + n, :, j * dw:]
+        rows = shifted[:n].reshape(n, groups, depth, pixels)
+        np.matmul(kernel_rows[0], rows[..., :length], out=total[:n])
+        for i in range(1, kh):
+            start = i * dh * wp
+            np.matmul(kernel_rows[i], rows[..., start:start + length], out=term[:n])
+            total[:n] += term[:n]
+        out[first:first + n] = total[:n].reshape(n, out_channels, ho, wp)[..., :wo]
     return out
 
 

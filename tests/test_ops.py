@@ -206,6 +206,25 @@ def test_conv2d_matches_torch(case: ConvCase) -> None:
     np.testing.assert_allclose(out, _torch_conv(case), **TOL)
 
 
+@given(conv_cases(allow_strings=False), st.sampled_from([np.float64, np.float32]))
+@fast(120)
+def test_conv2d_stride1_route_matches_im2col_product(case: ConvCase, dtype: type) -> None:
+    # conv2d takes a copy-saving route when the stride is 1 (the input copied kw times, not
+    # kh*kw). Force stride 1 and check it against the plain im2col matrix product.
+    kwargs = dict(case.kwargs, stride=1)
+    x, weight = case.x.astype(dtype), case.weight.astype(dtype)
+    groups, (out_channels, in_per_group, kh, kw) = kwargs["groups"], weight.shape
+    cols = ops.im2col(x, (kh, kw), padding=kwargs["padding"], dilation=kwargs["dilation"])
+    cols = cols.reshape(x.shape[0], groups, in_per_group * kh * kw, -1)
+    kernels = weight.reshape(groups, out_channels // groups, -1)
+    expected = (kernels @ cols).reshape(x.shape[0], out_channels, -1)
+    out = ops.conv2d(x, weight, **kwargs)
+    assert out.dtype == dtype and out.flags.c_contiguous
+    tol = TOL if dtype == np.float64 else dict(rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(out.reshape(expected.shape), expected, **tol)
+    np.testing.assert_allclose(out, _torch_conv(ConvCase(x, weight, None, kwargs)), **tol)
+
+
 @pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
 @given(conv_cases())
 @fast(60)
