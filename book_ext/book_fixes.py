@@ -3,10 +3,17 @@
 - sphinx-thebe 0.3.1 registers its inline configuration script once per "env-before-read-docs"
   event, which fires more than once in a full build: every page then declared `const
   THEBE_JS_URL` twice and the browser reported a SyntaxError. We drop repeated scripts.
+- pydata-sphinx-theme 0.17 puts `fontawesome.js` (1.5 MB, the SVG version of Font Awesome,
+  there "so that users can add custom icons") on every page, although its own stylesheet
+  already draws every icon the book uses from the Font Awesome web fonts. It was half of the
+  weight of a text page. The script tag sits in a template macro, so we take it out of the
+  written pages when the build finishes, and the file with it.
 """
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 from sphinx.application import Sphinx
@@ -27,7 +34,26 @@ def _dedupe_scripts(app: Sphinx, pagename: str, templatename: str, context: dict
     context["script_files"] = unique
 
 
+_FONTAWESOME_JS = re.compile(
+    r'\s*<!-- So that users can add custom icons -->'
+    r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js(\?digest=\w+)?"></script>')
+
+
+def _drop_fontawesome_js(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    out = Path(app.outdir)
+    for page in out.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        slim = _FONTAWESOME_JS.sub("", text)
+        if slim != text:
+            page.write_text(slim, encoding="utf-8")
+    for leftover in (out / "_static" / "scripts").glob("fontawesome.js*"):
+        leftover.unlink()
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("html-page-context", _dedupe_scripts)
+    app.connect("build-finished", _drop_fontawesome_js)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 

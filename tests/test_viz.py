@@ -243,3 +243,36 @@ def test_figures_are_closed_in_pyplot_so_jupyter_shows_them_once() -> None:
     for fig in figs:
         assert fig.canvas is not None and fig.dpi == 100
         fig.canvas.draw()  # still drawable and savable
+
+
+def test_as_jpeg_is_a_lighter_jpeg_of_the_same_figure_and_closes_it() -> None:
+    import io
+
+    from PIL import Image
+
+    plt.close("all")
+    noise = np.random.default_rng(0).random((200, 200))  # as hard to compress as a photograph
+    fig, ax = plt.subplots(figsize=(4, 3), dpi=100)
+    ax.imshow(noise, cmap="gray", interpolation="bilinear")
+    png = io.BytesIO()
+    fig.savefig(png, format="png")
+    picture = viz.as_jpeg(fig, quality=85)
+    assert plt.get_fignums() == []
+    assert picture.format == "jpeg" and picture.data[:2] == b"\xff\xd8"
+    with Image.open(io.BytesIO(picture.data)) as jpeg, Image.open(png) as reference:
+        assert jpeg.format == "JPEG" and jpeg.size == reference.size
+    assert len(picture.data) < len(png.getvalue()) / 2
+    assert len(viz.as_jpeg(plt.figure(), quality=10).data) < len(picture.data)
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    (dict(fig=np.zeros((3, 3))), TypeError, "fig must be a matplotlib Figure, got ndarray"),
+    (dict(fig=None, quality=85.0), TypeError, "quality must be an int from 1 to 95, got 85.0"),
+    (dict(fig=None, quality=0), ValueError, "quality must be from 1 to 95, got 0"),
+    (dict(fig=None, quality=100), ValueError, "quality must be from 1 to 95, got 100"),
+])
+def test_as_jpeg_rejects_bad_input(kwargs: dict[str, object], error: type, match: str) -> None:
+    if kwargs["fig"] is None:
+        kwargs["fig"] = plt.figure()
+    with pytest.raises(error, match=match):
+        viz.as_jpeg(**kwargs)  # type: ignore[arg-type]
