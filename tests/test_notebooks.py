@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(p for d in ("chapters", "labs") for p in (ROOT / d).glob("*.ipynb"))
@@ -67,6 +68,11 @@ def test_first_code_cell_sets_up_device_profile_and_seed(
     first = _code_cells(nb)[0]
     assert "cnnlab.train.setup(" in first.source, f"{path.name}: first cell must call setup()"
     assert "pip" in first.source, f"{path.name}: first cell must install cnnlab when missing"
+    # On Colab the install line is what makes the notebook run from its first cell: it must
+    # name the repository that _config.yml (and so every launch button) points at.
+    url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    assert f"cnnlab @ git+{url}" in first.source, (
+        f"{path.name}: the first cell must install cnnlab from {url}, the book's repository")
 
 
 def test_varying_outputs_are_backed_by_asserts(
