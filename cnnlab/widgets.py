@@ -1624,15 +1624,27 @@ class Live:
         for image, png in zip(self._images, pngs, strict=False):
             image.value = png
 
+    def settings(self) -> dict[str, str]:
+        """Every control as it reads on screen: its description (or name) -> its value."""
+        shown = {}
+        for name, control in self.controls.items():
+            value = getattr(control, "label", None)  # a menu shows the label, not the value
+            if value is None:
+                value = control.value
+            text = f"{value:g}" if isinstance(value, float) else str(value)
+            shown[getattr(control, "description", "") or name] = text
+        return shown
+
     def static_html(self) -> str:
-        """Self-contained HTML: the pictures of the current values and the invitation."""
+        """Self-contained HTML: the settings, their pictures and the invitation to go live."""
         title = (f'<div style="font-weight:600">{html.escape(self.title)}</div>'
                  if self.title else "")
         alt = html.escape(self.title or "figure") + ": still view"
         pictures = "".join(
             f'<img src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}" '
             f'alt="{alt}" style="max-width:100%;height:auto"/>' for png in self.pngs)
-        return (f'<div class="cnnlab-instrument" style="margin:0.5em 0">{title}{pictures}'
+        return (f'<div class="cnnlab-instrument" style="margin:0.5em 0">{title}'
+                f"{_readout_html(self.settings())}{pictures}"
                 f'<p style="font-size:0.9em;color:#555;margin-top:0.4em">{html.escape(_INVITE)}'
                 "</p></div>")
 

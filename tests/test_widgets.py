@@ -657,6 +657,15 @@ def test_live_mimebundle_is_a_widget_with_a_still_view_for_the_book() -> None:
              for src in re.findall(r'src="data:image/png;base64,([^"]+)"', page)]
     assert shown == panel.pngs and all(p.startswith(b"\x89PNG") for p in shown)
     assert html.escape("bars") in page and "https://" not in page
+    assert panel.settings() == {"height": "3"}
+
+
+def test_live_settings_read_as_on_screen() -> None:
+    menu = ipywidgets.Dropdown(options={"a seven": 7, "a one": 1}, value=1, description="digit")
+    eps = ipywidgets.FloatSlider(value=0.25, description="eps")
+    panel = widgets.live({"index": menu, "eps": eps}, lambda index, eps: _bars(index))
+    assert panel.settings() == {"digit": "a one", "eps": "0.25"}
+    assert ">a one<" in panel.static_html() and ">digit<" in panel.static_html()
 
 
 @pytest.mark.parametrize(("controls", "draw", "error", "match"), [
