@@ -101,3 +101,36 @@ def test_no_unexplained_warnings(notebook: tuple[Path, nbformat.NotebookNode]) -
                     f"{path.name}, cell [{cell.execution_count}] printed a warning: "
                     f"{out.text[:300]!r}; fix it or explain it and tag the cell warning-explained"
                 )
+
+
+def _figure_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    """Code cells that show one matplotlib figure (an image, not an instrument's HTML view)."""
+    cells = []
+    for cell in _code_cells(nb):
+        shown = [o for o in cell.outputs if o.output_type in ("display_data", "execute_result")]
+        if (len(shown) == 1 and any(k.startswith("image/") for k in shown[0].data)
+                and "text/html" not in shown[0].data):
+            cells.append(cell)
+    return cells
+
+
+def test_chapter_figures_have_numbered_captions() -> None:
+    names: dict[str, str] = {}
+    problems = []
+    for path in (p for p in NOTEBOOKS if p.parent.name == "chapters"):
+        nb = nbformat.read(path, as_version=4)
+        prefix = f"fig-{path.name[:2]}-"
+        for cell in _figure_cells(nb):
+            figure = cell.metadata.get("mystnb", {}).get("figure", {})
+            name, caption = figure.get("name", ""), str(figure.get("caption", "")).strip()
+            where = f"{path.name}, cell [{cell.execution_count}]"
+            if not name.startswith(prefix) or not caption:
+                problems.append(f"{where}: needs metadata mystnb.figure with a name "
+                                f"{prefix}... and a caption (got {figure!r})")
+            elif name in names:
+                problems.append(f"{where}: figure name {name} already used in {names[name]}")
+            elif "\n" in caption:
+                problems.append(f"{where}: the caption of {name} must be one paragraph")
+            names[name] = path.name
+    assert names, "no chapter figure found"
+    assert not problems, "\n".join(problems)
