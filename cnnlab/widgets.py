@@ -314,6 +314,20 @@ _INVITE = (
 )
 
 
+def _still_img(png: bytes, alt: str) -> str:
+    b64 = base64.b64encode(png).decode("ascii")
+    return (f'<img src="data:image/png;base64,{b64}" alt="{html.escape(alt)}" '
+            'style="max-width:100%;height:auto"/>')
+
+
+def _still_html(title: str, *parts: str) -> str:
+    """What the book shows for a live widget: its title, ``parts`` and the invitation to go live."""
+    heading = f'<div style="font-weight:600">{html.escape(title)}</div>' if title else ""
+    invite = f'<p style="font-size:0.9em;color:#555;margin-top:0.4em">{html.escape(_INVITE)}</p>'
+    return ('<div class="cnnlab-instrument" style="margin:0.5em 0">'
+            f'{heading}{"".join(parts)}{invite}</div>')
+
+
 # ---------------------------------------------------------------------------------------------
 # The common base class
 # ---------------------------------------------------------------------------------------------
@@ -439,16 +453,8 @@ class Instrument:
 
     def static_html(self) -> str:
         """Self-contained HTML: the picture, the readout and the invitation to go live."""
-        b64 = base64.b64encode(self._png).decode("ascii")
-        return (
-            '<div class="cnnlab-instrument" style="margin:0.5em 0">'
-            f'<div style="font-weight:600">{html.escape(self.title)}</div>'
-            f'<img src="data:image/png;base64,{b64}" alt="{html.escape(self.title)}: still view" '
-            'style="max-width:100%;height:auto"/>'
-            f"{self.status_html()}"
-            f'<p style="font-size:0.9em;color:#555;margin-top:0.4em">{html.escape(_INVITE)}</p>'
-            "</div>"
-        )
+        return _still_html(self.title, _still_img(self._png, f"{self.title}: still view"),
+                           self.status_html())
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         _enable_colab_widgets()
@@ -1601,10 +1607,12 @@ class Live:
         if not figures or not all(isinstance(f, Figure) for f in figures):
             raise TypeError("draw must return a matplotlib Figure or a list of them, got "
                             f"{type(figures).__name__}")
+        import matplotlib.pyplot as plt  # only to close what pyplot made (no-op otherwise)
+
         pngs = []
         for fig in figures:
             pngs.append(_figure_png(fig))
-            _plt_close(fig)
+            plt.close(fig)
         return pngs
 
     def _on_change(self, change: dict[str, Any]) -> None:
@@ -1637,16 +1645,9 @@ class Live:
 
     def static_html(self) -> str:
         """Self-contained HTML: the settings, their pictures and the invitation to go live."""
-        title = (f'<div style="font-weight:600">{html.escape(self.title)}</div>'
-                 if self.title else "")
-        alt = html.escape(self.title or "figure") + ": still view"
-        pictures = "".join(
-            f'<img src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}" '
-            f'alt="{alt}" style="max-width:100%;height:auto"/>' for png in self.pngs)
-        return (f'<div class="cnnlab-instrument" style="margin:0.5em 0">{title}'
-                f"{_readout_html(self.settings())}{pictures}"
-                f'<p style="font-size:0.9em;color:#555;margin-top:0.4em">{html.escape(_INVITE)}'
-                "</p></div>")
+        alt = f"{self.title or 'figure'}: still view"
+        return _still_html(self.title, _readout_html(self.settings()),
+                           *(_still_img(png, alt) for png in self.pngs))
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         _enable_colab_widgets()
@@ -1681,10 +1682,3 @@ def live(controls: Mapping[str, widgets.ValueWidget],
     ({'k': 5}, 1)
     """
     return Live(controls, draw, title)
-
-
-def _plt_close(fig: Figure) -> None:
-    """Close ``fig`` in pyplot's manager if pyplot made it (a no-op for a bare ``Figure``)."""
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
