@@ -1,17 +1,25 @@
 """cnnlab: the helper package of the course *Convolutional Neural Networks: How Machines Learn
 to See*.
 
-Each module holds one idea of the course and shares its name with the chapter that introduces it:
+Each module holds one idea of the course; a package splits an idea into one file per part:
 
-- :mod:`cnnlab.ops` -- convolution and pooling from scratch (NumPy), checked against PyTorch.
+- :mod:`cnnlab.ops` -- convolution and pooling from scratch (NumPy), checked against PyTorch;
+  the im2col route is the lesson, ``_conv_fast`` a labelled stride-1 optimisation behind it.
 - :mod:`cnnlab.receptive` -- output geometry and receptive fields, analytical and measured.
-- :mod:`cnnlab.models` -- the architectures of the course, from LeNet-5 to a small ViT.
-- :mod:`cnnlab.data` -- offline-first data loading (MNIST, Fashion-MNIST, CIFAR-10, photographs).
-- :mod:`cnnlab.train` -- device choice, seeding, run profiles and a training loop with curves.
+- :mod:`cnnlab.models` -- the architectures of the course, one file per family (``lenet``,
+  ``alexnet``, ``vgg``, ``googlenet``, ``resnet``, ``mobile``, ``vit``, ``sequence``, ...).
+- :mod:`cnnlab.summary` -- a per-layer table of any model, and torchvision's parameter counts.
+- :mod:`cnnlab.data` -- offline-first data: sources and caches, batches and augmentation,
+  synthetic shapes, photographs.
+- :mod:`cnnlab.session` -- starting a notebook: device, seeding, run profiles (:func:`setup`).
+- :mod:`cnnlab.train` -- the training loop with curves, evaluation, prediction, checkpoints
+  (it re-exports :mod:`cnnlab.session` and ``train_lenet`` for the notebooks).
 - :mod:`cnnlab.viz` -- the plotting helpers every notebook uses.
 - :mod:`cnnlab.inside` -- Zeiler-Fergus deconvnet, top activations, occlusion, saliency.
-- :mod:`cnnlab.widgets` -- the interactive instruments (ipywidgets).
+- :mod:`cnnlab.widgets` -- the interactive instruments (ipywidgets), one file per instrument.
 - :mod:`cnnlab.quiz` -- quizzes with instant feedback that also work in the static book.
+
+Argument checks shared by all of them live in the private ``cnnlab._checks``.
 
 Submodules are imported on demand, so ``import cnnlab`` stays fast.
 """
@@ -19,11 +27,36 @@ Submodules are imported on demand, so ``import cnnlab`` stays fast.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what __getattr__ loads on demand, spelled out for type checkers
+    from cnnlab import data as data
+    from cnnlab import inside as inside
+    from cnnlab import models as models
+    from cnnlab import ops as ops
+    from cnnlab import quiz as quiz
+    from cnnlab import receptive as receptive
+    from cnnlab import session as session
+    from cnnlab import summary as summary
+    from cnnlab import train as train
+    from cnnlab import viz as viz
+    from cnnlab import widgets as widgets
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("ops", "receptive", "models", "data", "train", "viz", "inside", "widgets", "quiz")
+_SUBMODULES = (
+    "ops",
+    "receptive",
+    "models",
+    "summary",
+    "data",
+    "session",
+    "train",
+    "viz",
+    "inside",
+    "widgets",
+    "quiz",
+)
 
 __all__ = ["__version__", *_SUBMODULES]
 

@@ -23,6 +23,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike, NDArray
 
+from cnnlab import _checks, _conv_fast
+
 __all__ = [
     "corr2d",
     "conv2d",
@@ -46,65 +48,6 @@ Padding = int | tuple[int, int] | str  # an int, a pair (rows, cols), "valid" or
 # ---------------------------------------------------------------------------------------------
 # Checking arguments: every error says what was expected and what came.
 # ---------------------------------------------------------------------------------------------
-
-
-def _as_float_array(value: ArrayLike, name: str, axes: str) -> FloatArray:
-    """Return ``value`` as a float32 or float64 array whose dimensions are named by ``axes``.
-
-    Integers and booleans become float64, float32 stays float32, other floats become float64.
-    ``axes`` is e.g. ``"NCHW"``; it fixes the number of dimensions and words the error.
-    """
-    if hasattr(value, "detach"):  # a torch.Tensor: leave autograd (and any GPU) behind
-        value = value.detach().cpu().numpy()
-    array = np.asarray(value)
-    if array.dtype.kind in "biu":
-        array = array.astype(np.float64)
-    elif array.dtype.kind == "f":
-        if array.dtype not in (np.float32, np.float64):
-            array = array.astype(np.float32 if array.dtype.itemsize < 4 else np.float64)
-    else:
-        raise TypeError(f"{name} must hold real numbers, got an array of dtype {array.dtype}")
-    layout = "(" + ", ".join(axes) + ")"
-    if array.ndim != len(axes):
-        hint = ""
-        if axes.startswith("N") and array.ndim == len(axes) - 1:
-            hint = f"; for a single example add a batch axis: {name}[None]"
-        raise ValueError(
-            f"{name} must have {len(axes)} dimensions {layout}, "
-            f"got {array.ndim} with shape {array.shape}{hint}"
-        )
-    if array.size == 0:
-        raise ValueError(f"{name} is empty (shape {array.shape}); every axis of {layout} needs "
-                         "at least one element")
-    return array
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
-
-
-def _pair(value: object, name: str, minimum: int) -> tuple[int, int]:
-    """Turn an int or a pair of ints into ``(rows, cols)`` and check both are >= ``minimum``."""
-    items = tuple(value) if isinstance(value, tuple | list) else (value, value)
-    if len(items) != 2 or not all(_is_int(item) for item in items):
-        raise TypeError(
-            f"{name} must be an int or a pair of ints, got {value!r} ({type(value).__name__})"
-        )
-    rows, cols = int(items[0]), int(items[1])
-    if min(rows, cols) < minimum:
-        rule = "positive" if minimum == 1 else f"at least {minimum}"
-        raise ValueError(f"{name} must be {rule}, got {value!r}")
-    return rows, cols
-
-
-def _int(value: object, name: str, minimum: int) -> int:
-    if not _is_int(value):
-        raise TypeError(f"{name} must be an int, got {value!r} ({type(value).__name__})")
-    number = int(value)  # type: ignore[call-overload]
-    if number < minimum:
-        rule = "positive" if minimum == 1 else f"at least {minimum}"
-        raise ValueError(f"{name} must be {rule}, got {number}")
-    return number
 
 
 def _output_length(size: int, kernel: int, stride: int, pad_before: int, pad_after: int,
@@ -135,8 +78,8 @@ class _Geometry(NamedTuple):
 def _geometry(in_hw: tuple[int, ...], kernel: tuple[int, int], stride: object, padding: object,
               dilation: object) -> _Geometry:
     """Check stride/padding/dilation and compute the output size of a window on ``in_hw``."""
-    stride_hw = _pair(stride, "stride", minimum=1)
-    dilation_hw = _pair(dilation, "dilation", minimum=1)
+    stride_hw = _checks.as_pair(stride, "stride", minimum=1)
+    dilation_hw = _checks.as_pair(dilation, "dilation", minimum=1)
     if isinstance(padding, str):
         if padding == "valid":
             pads = ((0, 0), (0, 0))
@@ -152,7 +95,7 @@ def _geometry(in_hw: tuple[int, ...], kernel: tuple[int, int], stride: object, p
             raise ValueError(f"padding must be an int, a pair of ints, 'valid' or 'same', "
                              f"got {padding!r}")
     else:
-        pad_h, pad_w = _pair(padding, "padding", minimum=0)
+        pad_h, pad_w = _checks.as_pair(padding, "padding", minimum=0)
         pads = ((pad_h, pad_h), (pad_w, pad_w))
     out = tuple(
         _output_length(in_hw[axis], kernel[axis], stride_hw[axis], *pads[axis],
@@ -209,9 +152,10 @@ def _unpad(x_padded: FloatArray, geometry: _Geometry, in_hw: tuple[int, ...]) ->
 def _check_conv(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None, groups: object,
                 ) -> tuple[FloatArray, FloatArray, FloatArray | None, int]:
     """Convert and cross-check the arrays of a convolution; return them in a common dtype."""
-    x_arr = _as_float_array(x, "x", "NCHW")
-    w_arr = _as_float_array(weight, "weight", "OIHW")  # (out channels, in channels/groups, kh, kw)
-    n_groups = _int(groups, "groups", minimum=1)
+    x_arr = _checks.as_float_array(x, "x", "NCHW")
+    # weight: (out channels, in channels / groups, kh, kw)
+    w_arr = _checks.as_float_array(weight, "weight", "OIHW")
+    n_groups = _checks.as_int(groups, "groups", minimum=1)
     out_channels, in_per_group = w_arr.shape[:2]
     in_channels = x_arr.shape[1]
     if out_channels % n_groups:
@@ -224,7 +168,7 @@ def _check_conv(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None, groups:
                          f"(weight shape {w_arr.shape}, groups={n_groups})")
     b_arr = None
     if bias is not None:
-        b_arr = _as_float_array(bias, "bias", "O")
+        b_arr = _checks.as_float_array(bias, "bias", "O")
         if b_arr.shape != (out_channels,):
             raise ValueError(f"bias must have shape ({out_channels},), one value per output "
                              f"channel, got shape {b_arr.shape}")
@@ -235,7 +179,7 @@ def _check_conv(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None, groups:
 
 def _check_gradient(dout: ArrayLike, expected: tuple[int, ...], op: str,
                     dtype: np.dtype[Any]) -> FloatArray:
-    grad = _as_float_array(dout, "dout", "NCHW")
+    grad = _checks.as_float_array(dout, "dout", "NCHW")
     if grad.shape != expected:
         raise ValueError(f"dout must have the shape of {op}'s output {expected}, "
                          f"got {grad.shape}")
@@ -267,8 +211,8 @@ def corr2d(image: ArrayLike, kernel: ArrayLike) -> FloatArray:
            [6., 6., 6.],
            [6., 6., 6.]])
     """
-    image_arr = _as_float_array(image, "image", "HW")
-    kernel_arr = _as_float_array(kernel, "kernel", "HW")
+    image_arr = _checks.as_float_array(image, "image", "HW")
+    kernel_arr = _checks.as_float_array(kernel, "kernel", "HW")
     kh, kw = kernel_arr.shape
     out_h = _output_length(image_arr.shape[0], kh, 1, 0, 0, 1, "rows")
     out_w = _output_length(image_arr.shape[1], kw, 1, 0, 0, 1, "columns")
@@ -351,8 +295,8 @@ def im2col(x: ArrayLike, kernel_size: IntPair, stride: IntPair = 1, padding: Pad
            [3., 4., 6., 7.],
            [4., 5., 7., 8.]])
     """
-    x_arr = _as_float_array(x, "x", "NCHW")
-    kernel = _pair(kernel_size, "kernel_size", minimum=1)
+    x_arr = _checks.as_float_array(x, "x", "NCHW")
+    kernel = _checks.as_pair(kernel_size, "kernel_size", minimum=1)
     geometry = _geometry(x_arr.shape[2:], kernel, stride, padding, dilation)
     n, c = x_arr.shape[:2]
     windows = _windows(_pad(x_arr, geometry), geometry)  # (N, C, Ho, Wo, kh, kw), a view
@@ -368,11 +312,12 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, strid
     weight[o, c, m, q] * x_padded[n, g*C/groups + c, i*sh + m*dh, j*sw + q*dw]``, where g is the
     group of output channel o. Identical to ``torch.nn.functional.conv2d``.
 
-    Two routes to the same numbers. In general, im2col copies every window into a column and
-    one matrix product does the rest. With stride 1 (most layers of VGG and ResNet) the windows
-    of neighbouring outputs are shifted copies of each other, which :func:`_conv2d_stride1`
-    exploits to copy the input kw times instead of kh * kw times: about 2.5x less memory
-    traffic for a 3x3 kernel, and the same matrix products.
+    The computation is im2col: copy every window into a column, and one matrix product per group
+    does the rest (the code below the stride-1 branch). With stride 1 (most layers of VGG and
+    ResNet) a faster route gives the same numbers: the windows of neighbouring outputs are
+    shifted copies of each other, so the private module ``cnnlab._conv_fast`` copies the input
+    kw times instead of kh * kw times (about 2.5x less memory traffic for a 3x3 kernel). It is
+    an optimisation only, tested against this im2col route; read it after this one.
 
     Args:
         x: (N, C, H, W) input.
@@ -400,8 +345,9 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, strid
     geometry = _geometry(x_arr.shape[2:], (kh, kw), stride, padding, dilation)
     ho, wo = geometry.out
 
-    if geometry.stride == (1, 1):
-        out = _conv2d_stride1(_pad(x_arr, geometry), w_arr, groups, geometry)
+    if geometry.stride == (1, 1):  # an optimisation with the same result: see cnnlab._conv_fast
+        out = _conv_fast.conv2d_stride1(_pad(x_arr, geometry), w_arr, groups,
+                                        geometry.dilation, geometry.out)
         if b_arr is not None:
             out += b_arr.reshape(1, out_channels, 1, 1)
         return out
@@ -419,53 +365,6 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, strid
     out = np.ascontiguousarray(out)
     if b_arr is not None:
         out += b_arr.reshape(1, out_channels, 1, 1)
-    return out
-
-
-_CACHE_BYTES = 4 * 2**20  # how much shifted input _conv2d_stride1 prepares at a time
-
-
-def _conv2d_stride1(x_padded: FloatArray, w_arr: FloatArray, groups: int,
-                    geometry: _Geometry) -> FloatArray:
-    """:func:`conv2d` with stride 1, from a padded (N, C, Hp, Wp) input; returns (N, O, Ho, Wo).
-
-    Flatten each padded map into one row of Hp * Wp pixels. Output (r, c) reads pixel
-    ``(r + i*dh) * Wp + (c + j*dw)`` for tap (i, j): the same flat position ``r * Wp + c``
-    shifted by ``i*dh*Wp + j*dw``. So the input is copied kw times, copy j shifted left by
-    ``j*dw`` (the rows (c, j) of ``shifted``), and kernel row i is a *view* of those copies
-    starting ``i*dh*Wp`` further on: kh matrix products of depth C/groups * kw, added up.
-
-    The products compute every flat position of the first Ho rows, Wp per row; the last
-    Wp - Wo of each row are windows that wrap around the edge of the map and are dropped.
-    A few images are done at a time, so that their shifted copies stay in the processor's
-    cache while the kh products read them.
-    """
-    batch, in_channels, hp, wp = x_padded.shape
-    out_channels, in_per_group, kh, kw = w_arr.shape
-    (dh, dw), (ho, wo) = geometry.dilation, geometry.out
-    pixels, length = hp * wp, ho * wp  # reads end exactly at the last pixel: Ho + (kh-1)dh = Hp
-    depth = in_per_group * kw
-    flat = x_padded.reshape(batch, in_channels, pixels)
-    # kernel_rows[i, g] is the (O / groups, C / groups * kw) matrix of kernel row i, group g.
-    kernel_rows = np.ascontiguousarray(
-        w_arr.transpose(2, 0, 1, 3).reshape(kh, groups, out_channels // groups, depth))
-
-    chunk = max(1, min(batch, _CACHE_BYTES // (in_channels * kw * pixels * flat.itemsize)))
-    shifted = np.zeros((chunk, in_channels, kw, pixels), dtype=flat.dtype)
-    total = np.empty((chunk, groups, out_channels // groups, length), dtype=flat.dtype)
-    term = np.empty_like(total)
-    out = np.empty((batch, out_channels, ho, wo), dtype=flat.dtype)
-    for first in range(0, batch, chunk):
-        n = min(chunk, batch - first)
-        for j in range(kw):  # the last j*dw pixels of copy j stay zero
-            shifted[:n, :, j, :pixels - j * dw] = flat[first:first + n, :, j * dw:]
-        rows = shifted[:n].reshape(n, groups, depth, pixels)
-        np.matmul(kernel_rows[0], rows[..., :length], out=total[:n])
-        for i in range(1, kh):
-            start = i * dh * wp
-            np.matmul(kernel_rows[i], rows[..., start:start + length], out=term[:n])
-            total[:n] += term[:n]
-        out[first:first + n] = total[:n].reshape(n, out_channels, ho, wp)[..., :wo]
     return out
 
 
@@ -532,8 +431,8 @@ def conv2d_backward(dout: ArrayLike, x: ArrayLike, weight: ArrayLike, stride: In
 
 def _pool_geometry(x_arr: FloatArray, kernel_size: IntPair, stride: IntPair | None,
                    padding: IntPair) -> _Geometry:
-    kernel = _pair(kernel_size, "kernel_size", minimum=1)
-    pad_h, pad_w = _pair(padding, "padding", minimum=0)
+    kernel = _checks.as_pair(kernel_size, "kernel_size", minimum=1)
+    pad_h, pad_w = _checks.as_pair(padding, "padding", minimum=0)
     if pad_h > kernel[0] // 2 or pad_w > kernel[1] // 2:
         # As in PyTorch: a larger padding would allow windows made of padding only.
         raise ValueError(f"padding must be at most half the kernel size: kernel {kernel}, "
@@ -580,7 +479,7 @@ def max_pool2d(x: ArrayLike, kernel_size: IntPair, stride: IntPair | None = None
     array([[ 5,  3],
            [ 9, 11]])
     """
-    x_arr = _as_float_array(x, "x", "NCHW")
+    x_arr = _checks.as_float_array(x, "x", "NCHW")
     geometry = _pool_geometry(x_arr, kernel_size, stride, padding)
     x_padded = _pad(x_arr, geometry, value=-np.inf)
 
@@ -632,7 +531,7 @@ def max_pool2d_backward(dout: ArrayLike, x: ArrayLike, kernel_size: IntPair,
            [0., 4., 0.],
            [0., 0., 0.]])
     """
-    x_arr = _as_float_array(x, "x", "NCHW")
+    x_arr = _checks.as_float_array(x, "x", "NCHW")
     geometry = _pool_geometry(x_arr, kernel_size, stride, padding)
     n, c, h, w = x_arr.shape
     grad = _check_gradient(dout, (n, c, *geometry.out), "max_pool2d", x_arr.dtype)
@@ -666,7 +565,7 @@ def avg_pool2d(x: ArrayLike, kernel_size: IntPair, stride: IntPair | None = None
     array([[ 2.5,  4.5],
            [10.5, 12.5]])
     """
-    x_arr = _as_float_array(x, "x", "NCHW")
+    x_arr = _checks.as_float_array(x, "x", "NCHW")
     geometry = _pool_geometry(x_arr, kernel_size, stride, padding)
     total = np.zeros((*x_arr.shape[:2], *geometry.out), dtype=x_arr.dtype)
     for _, _, pixels in _shifted_views(_pad(x_arr, geometry), geometry):
@@ -692,7 +591,7 @@ def avg_pool2d_backward(dout: ArrayLike, x: ArrayLike, kernel_size: IntPair,
     array([[0.25, 0.25],
            [0.25, 0.25]])
     """
-    x_arr = _as_float_array(x, "x", "NCHW")
+    x_arr = _checks.as_float_array(x, "x", "NCHW")
     geometry = _pool_geometry(x_arr, kernel_size, stride, padding)
     grad = _check_gradient(dout, (*x_arr.shape[:2], *geometry.out), "avg_pool2d", x_arr.dtype)
     share = grad / (geometry.kernel[0] * geometry.kernel[1])
@@ -717,7 +616,7 @@ def global_avg_pool2d(x: ArrayLike, keepdims: bool = True) -> FloatArray:
     >>> global_avg_pool2d(np.arange(8).reshape(1, 2, 2, 2), keepdims=False)
     array([[1.5, 5.5]])
     """
-    x_arr = _as_float_array(x, "x", "NCHW")
+    x_arr = _checks.as_float_array(x, "x", "NCHW")
     return x_arr.mean(axis=(2, 3), keepdims=keepdims)
 
 
@@ -739,11 +638,11 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
     >>> conv_output_size(224, 3, stride=2, padding=1)
     112
     """
-    size = _int(size, "size", minimum=1)
-    kernel = _int(kernel_size, "kernel_size", minimum=1)
-    step = _int(stride, "stride", minimum=1)
-    pad = _int(padding, "padding", minimum=0)
-    spread = _int(dilation, "dilation", minimum=1)
+    size = _checks.as_int(size, "size", minimum=1)
+    kernel = _checks.as_int(kernel_size, "kernel_size", minimum=1)
+    step = _checks.as_int(stride, "stride", minimum=1)
+    pad = _checks.as_int(padding, "padding", minimum=0)
+    spread = _checks.as_int(dilation, "dilation", minimum=1)
     return _output_length(size, kernel, step, pad, pad, spread, "pixels")
 
 
@@ -760,10 +659,10 @@ def conv_params(in_channels: int, out_channels: int, kernel_size: IntPair, bias:
     >>> conv_params(32, 32, 3, groups=32)  # depthwise: one 3x3 kernel per channel
     320
     """
-    c_in = _int(in_channels, "in_channels", minimum=1)
-    c_out = _int(out_channels, "out_channels", minimum=1)
-    kh, kw = _pair(kernel_size, "kernel_size", minimum=1)
-    n_groups = _int(groups, "groups", minimum=1)
+    c_in = _checks.as_int(in_channels, "in_channels", minimum=1)
+    c_out = _checks.as_int(out_channels, "out_channels", minimum=1)
+    kh, kw = _checks.as_pair(kernel_size, "kernel_size", minimum=1)
+    n_groups = _checks.as_int(groups, "groups", minimum=1)
     if not isinstance(bias, bool | np.bool_):
         raise TypeError(f"bias must be True or False, got {bias!r}")
     if c_in % n_groups or c_out % n_groups:

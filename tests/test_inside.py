@@ -10,7 +10,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnlab import inside
-from cnnlab.inside import DeconvNet, backward_with_rule, relu_backward, relu_rule
+from cnnlab.inside import (
+    DeconvNet,
+    attribution,
+    backward_with_rule,
+    experiments,
+    relu_backward,
+    relu_rule,
+)
 
 DOUBLE = torch.float64
 
@@ -176,7 +183,7 @@ def test_layerwise_signals_follow_the_rule(rule: inside.Rule) -> None:
     image = torch.randn(1, 1, 12, 12, dtype=DOUBLE)
     records: list[dict[str, torch.Tensor]] = []
     with relu_rule(model, rule):
-        swapped = [m for m in model.modules() if isinstance(m, inside._RuleReLU)]
+        swapped = [m for m in model.modules() if isinstance(m, attribution._RuleReLU)]
         assert len(swapped) == 3
         hooks = []
         for m in swapped:
@@ -267,7 +274,7 @@ def test_projection_stays_inside_the_receptive_field() -> None:
     for top in (3, 6, len(deconv.layers) - 1):
         for channel in range(3):
             p = deconv.project(image, top, channel)
-            t, left, b, r = inside._receptive_window(deconv.layers, top, p.position)
+            t, left, b, r = experiments._receptive_window(deconv.layers, top, p.position)
             inside_box = p.pixels[:, max(t, 0):b, max(left, 0):r]
             assert inside_box.abs().sum() == pytest.approx(float(p.pixels.abs().sum()))
             nonzero += bool(p.pixels.abs().sum() > 0)
@@ -294,18 +301,18 @@ def test_receptive_window_known_answers_and_agreement() -> None:
     # conv3 -> pool2 -> conv3: receptive field 8, jump 2
     net = nn.Sequential(nn.Conv2d(1, 1, 3), nn.MaxPool2d(2), nn.Conv2d(1, 1, 3))
     layers = inside.feature_layers(net)
-    assert inside._receptive_window(layers, 2, (0, 0)) == (0, 0, 8, 8)
-    assert inside._receptive_window(layers, 2, (1, 2)) == (2, 4, 10, 12)
+    assert experiments._receptive_window(layers, 2, (0, 0)) == (0, 0, 8, 8)
+    assert experiments._receptive_window(layers, 2, (1, 2)) == (2, 4, 10, 12)
     # padding makes the window start outside the image
     padded = inside.feature_layers(nn.Sequential(nn.Conv2d(1, 1, 5, padding=2)))
-    assert inside._receptive_window(padded, 0, (0, 0)) == (-2, -2, 3, 3)
+    assert experiments._receptive_window(padded, 0, (0, 0)) == (-2, -2, 3, 3)
     # non-square kernels, strides and dilations, one axis at a time
     odd = nn.Sequential(nn.Conv2d(1, 1, (3, 1), stride=(1, 2), padding=(1, 0)), nn.ReLU(),
                         nn.MaxPool2d((2, 3), stride=(2, 1), padding=(1, 1)),
                         nn.Conv2d(1, 1, (1, 3), dilation=(1, 2)))
     odd_layers = inside.feature_layers(odd)
     for position in [(0, 0), (3, 1), (2, 5)]:
-        assert inside._receptive_window(odd_layers, 3, position) == _window_by_hand(
+        assert experiments._receptive_window(odd_layers, 3, position) == _window_by_hand(
             list(odd), position)
     # square layers: the same box as cnnlab.receptive.input_window, once clipped
     for seed in range(4):
@@ -313,7 +320,7 @@ def test_receptive_window_known_answers_and_agreement() -> None:
         layers = inside.feature_layers(model)
         table = receptive_field(model, input_size=32)
         for top in range(len(layers)):
-            t, left, b, r = inside._receptive_window(layers, top, (1, 2))
+            t, left, b, r = experiments._receptive_window(layers, top, (1, 2))
             assert (t, left, b, r) == _window_by_hand([m for _, m in layers[: top + 1]], (1, 2))
             clipped = (max(t, 0), max(left, 0), min(b, 32), min(r, 32))
             if table[top].out_size > 2:

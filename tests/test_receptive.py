@@ -3,7 +3,6 @@ and the receptive field measured by back-propagation."""
 
 from __future__ import annotations
 
-import doctest
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
@@ -366,11 +365,6 @@ ERRORS = [
 def test_bad_input_raises_a_clear_error(call: Any, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         call()
-
-
-def test_docstring_examples_run() -> None:
-    results = doctest.testmod(receptive, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert results.failed == 0 and results.attempted >= 10
 
 
 @pytest.mark.parametrize("name", ["conv", "pool", "Layer", "receptive_field", "input_window",

@@ -25,6 +25,7 @@ from cnnlab.widgets import (
     KERNELS_3X3,
     PHOTOS,
     SEVEN,
+    _instrument,
     conv_stepper,
     feature_map_visualizer,
     filter_designer,
@@ -209,7 +210,7 @@ def test_conv_stepper_every_kernel_stride_padding_and_step() -> None:
         for v in _slider_values(c[name]):
             c[name].value = v
             assert cs.error is None
-            assert cs.readout()["sum of products"] == widgets._fmt(cs.result.total)
+            assert cs.readout()["sum of products"] == _instrument._fmt(cs.result.total)
             _assert_shows(cs)
 
 
@@ -498,7 +499,7 @@ def test_filter_designer_every_preset_against_torch() -> None:
         np.testing.assert_allclose(fd.result.colour, _filtered(fd.image(), kernel), atol=1e-12)
         np.testing.assert_allclose(fd.result.gray, _filtered(gray[..., None], kernel)[..., 0],
                                    atol=1e-12)
-        assert fd.readout()["sum of weights"] == widgets._fmt(float(kernel.sum()))
+        assert fd.readout()["sum of weights"] == _instrument._fmt(float(kernel.sum()))
         _assert_shows(fd)
     fd.controls["preset"].value = "identity"
     np.testing.assert_allclose(fd.result.colour, fd.image(), atol=1e-12)

@@ -1,0 +1,134 @@
+"""Pieces every architecture of :mod:`cnnlab.models` shares.
+
+``count_params``, the 3x3 and 1x1 convolutions of VGG and ResNet, the activation table, He
+initialisation, and the input checks each model's ``forward`` runs (shape and dtype, with a
+message that names what was expected and what came).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from torch import Tensor, nn
+
+__all__ = [
+    "count_params",
+    "conv3x3",
+    "conv1x1",
+]
+
+
+
+def count_params(model: nn.Module, trainable_only: bool = True) -> int:
+    """Number of parameters of ``model`` (shared tensors counted once).
+
+    Args:
+        model: any ``nn.Module``.
+        trainable_only: count only parameters with ``requires_grad=True`` (the default), or all.
+
+    >>> count_params(nn.Conv2d(3, 8, 3))  # 8 * 3 * 3 * 3 weights + 8 biases
+    224
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"count_params expects an nn.Module, got {type(model).__name__}")
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def conv3x3(
+    in_channels: int, out_channels: int, stride: int = 1, groups: int = 1, dilation: int = 1
+) -> nn.Conv2d:
+    """3x3 convolution without bias that keeps the spatial size when ``stride=1``.
+
+    Shapes: ``(N, in_channels, H, W) -> (N, out_channels, ceil(H / stride), ceil(W / stride))``.
+
+    >>> conv3x3(16, 32, stride=2)(torch.zeros(1, 16, 32, 32)).shape
+    torch.Size([1, 32, 16, 16])
+    """
+    return nn.Conv2d(
+        in_channels,
+        out_channels,
+        kernel_size=3,
+        stride=stride,
+        padding=dilation,
+        groups=groups,
+        dilation=dilation,
+        bias=False,
+    )
+
+
+def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
+    """1x1 convolution without bias: a linear map across channels at every pixel.
+
+    Shapes: ``(N, in_channels, H, W) -> (N, out_channels, ceil(H / stride), ceil(W / stride))``.
+
+    >>> conv1x1(64, 16)(torch.zeros(1, 64, 8, 8)).shape
+    torch.Size([1, 16, 8, 8])
+    """
+    return nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride, bias=False)
+
+
+_ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+}
+
+
+def _activation(name: str) -> nn.Module:
+    """A fresh activation module from its name ("relu", "tanh", "sigmoid", "gelu", "silu")."""
+    if name not in _ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {name!r}")
+    return _ACTIVATIONS[name]()
+
+
+def _init_convs(model: nn.Module, activation: str) -> None:
+    """He (Kaiming) initialisation of every convolution, zero biases (as torchvision's VGG).
+
+    PyTorch's default initialisation shrinks the signal layer by layer, so a deep stack without
+    batch norm starts almost flat; this keeps its variance roughly constant instead.
+    """
+    nonlinearity: Literal["relu", "tanh", "sigmoid"] = "relu"
+    if activation == "tanh":
+        nonlinearity = "tanh"
+    elif activation == "sigmoid":
+        nonlinearity = "sigmoid"
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity=nonlinearity)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+def _check_input(x: Any, who: str, dims: Sequence[int | str], hint: str = "") -> None:
+    """Raise a readable error unless ``x`` is a tensor of shape ``dims``.
+
+    ``dims`` lists the expected sizes; an int must match exactly, a string (``"N"``, ``"H"``)
+    matches any size. The message names the expected and the actual shape.
+    """
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{who} expects a torch.Tensor, got {type(x).__name__}")
+    expected = "(" + ", ".join(str(d) for d in dims) + ")"
+    shape = tuple(x.shape)
+    fits = len(shape) == len(dims) and all(
+        isinstance(d, str) or d == s for d, s in zip(dims, shape, strict=True)
+    )
+    if not fits:
+        message = f"{who} expects input of shape {expected}, got {shape}"
+        raise ValueError(message + (f"; {hint}" if hint else ""))
+
+
+def _check_min_size(x: Tensor, who: str, minimum: int) -> None:
+    """Raise unless every spatial (or temporal) size of ``x`` is at least ``minimum``."""
+    if min(x.shape[2:]) < minimum:
+        raise ValueError(
+            f"{who} needs spatial sizes of at least {minimum}, got input shape {tuple(x.shape)}"
+        )
+
+
+def _positive(name: str, value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+

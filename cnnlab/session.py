@@ -1,0 +1,163 @@
+"""Starting a notebook: the device, the seeds, the run profile, in one call to :func:`setup`.
+
+:func:`setup` picks the device (CUDA, then Apple's MPS, then the CPU), seeds every random
+generator and chooses a *profile*: ``quick`` on a CPU (small data, few epochs: what the book and
+CI run) or ``full`` on a GPU. Work that is slow on a CPU reads its sizes from the profile, e.g.
+``ctx.profile.pick(quick=3, full=30)``.
+
+>>> ctx = setup(seed=0)  # doctest: +SKIP
+cnnlab 0.1.0 | device: cpu | profile: quick | seed: 0
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
+import torch
+
+import cnnlab
+
+__all__ = [
+    "Context",
+    "Profile",
+    "device",
+    "profile",
+    "seed_everything",
+    "setup",
+    "PROFILES",
+]
+
+T = TypeVar("T")
+def device() -> torch.device:
+    """The fastest device available: CUDA, then Apple's MPS, then the CPU.
+
+    >>> device().type in ("cuda", "mps", "cpu")
+    True
+    """
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int, *, deterministic: bool = True) -> None:
+    """Seed Python's, NumPy's and PyTorch's generators (CPU and every GPU).
+
+    With ``deterministic=True`` and no GPU, PyTorch is also asked for deterministic algorithms
+    (warning, not failing, if an operation has none), so that the same seed gives the same
+    training run, bit for bit, on the same machine. On a GPU cuDNN may still pick
+    nondeterministic kernels: expect equal runs up to rounding.
+
+    Args:
+        seed: an int in ``[0, 2**32)``.
+
+    >>> seed_everything(0); a = torch.rand(1); seed_everything(0); bool(a == torch.rand(1))
+    True
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an int in [0, 2**32), got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+    elif deterministic:
+        _deterministic_algorithms()
+
+
+def _deterministic_algorithms() -> None:
+    """``torch.use_deterministic_algorithms(True, warn_only=True)``, without its import of the
+    compiler (``torch._inductor``, seconds on a laptop) when that is not loaded anyway."""
+    switch = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if switch is None or "torch._inductor.config" in sys.modules:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    else:
+        switch(True, warn_only=True)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much work a notebook does: ``quick`` (CPU, CI, the stored book) or ``full`` (GPU).
+
+    Attributes:
+        name: ``"quick"`` or ``"full"``.
+        epochs: epochs of a lab's main training run.
+        batch_size: images per batch.
+        train_limit: at most this many training images (``None``: all).
+        test_limit: at most this many test images (``None``: all).
+    """
+
+    name: str
+    epochs: int
+    batch_size: int
+    train_limit: int | None
+    test_limit: int | None
+
+    def pick(self, quick: T, full: T) -> T:
+        """``quick`` in the quick profile, ``full`` in the full one.
+
+        >>> PROFILES["quick"].pick(3, 30)
+        3
+        """
+        return quick if self.name == "quick" else full
+
+
+PROFILES = {
+    "quick": Profile("quick", epochs=5, batch_size=128, train_limit=5000, test_limit=1000),
+    "full": Profile("full", epochs=20, batch_size=256, train_limit=None, test_limit=None),
+}
+
+
+def profile() -> Profile:
+    """The run profile: ``$CNNLAB_PROFILE`` if set, else ``full`` on CUDA and ``quick`` otherwise.
+
+    Apple's MPS gets ``quick`` too: small convolutional networks rarely run faster there than on
+    the CPU. Set ``CNNLAB_PROFILE=full`` to override.
+
+    >>> profile().name in ("quick", "full")
+    True
+    """
+    forced = os.environ.get("CNNLAB_PROFILE", "").strip().lower()
+    if forced:
+        if forced not in PROFILES:
+            raise ValueError(f"CNNLAB_PROFILE must be 'quick' or 'full', got {forced!r}")
+        return PROFILES[forced]
+    return PROFILES["full" if device().type == "cuda" else "quick"]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What :func:`setup` chose: ``device``, ``profile`` and ``seed``."""
+
+    device: torch.device
+    profile: Profile
+    seed: int
+
+    def __str__(self) -> str:
+        return (
+            f"cnnlab {cnnlab.__version__} | device: {self.device.type} | "
+            f"profile: {self.profile.name} | seed: {self.seed}"
+        )
+
+
+def setup(seed: int = 0, *, verbose: bool = True) -> Context:
+    """Start a notebook: seed everything, pick device and profile, and print them on one line.
+
+    >>> ctx = setup(seed=0)  # doctest: +SKIP
+    cnnlab 0.1.0 | device: cpu | profile: quick | seed: 0
+    >>> ctx.device, ctx.profile.name  # doctest: +SKIP
+    (device(type='cpu'), 'quick')
+    """
+    seed_everything(seed)
+    ctx = Context(device=device(), profile=profile(), seed=seed)
+    if verbose:
+        print(ctx)
+    return ctx
+
