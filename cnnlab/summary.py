@@ -23,9 +23,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from cnnlab.models._blocks import count_params
-
 __all__ = [
+    "count_params",
     "SummaryRow",
     "ModelSummary",
     "summary",
@@ -33,6 +32,22 @@ __all__ = [
     "torchvision_param_counts",
 ]
 
+
+
+
+def count_params(model: nn.Module, trainable_only: bool = True) -> int:
+    """Number of parameters of ``model`` (shared tensors counted once).
+
+    Args:
+        model: any ``nn.Module``.
+        trainable_only: count only parameters with ``requires_grad=True`` (the default), or all.
+
+    >>> count_params(nn.Conv2d(3, 8, 3))  # 8 * 3 * 3 * 3 weights + 8 biases
+    224
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"count_params expects an nn.Module, got {type(model).__name__}")
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
 @dataclass(frozen=True)

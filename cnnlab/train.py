@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -32,8 +32,10 @@ from tqdm.std import tqdm as tqdm_text
 import cnnlab
 from cnnlab import session
 from cnnlab.data import Batches, LabeledData
-from cnnlab.models.lenet import train_lenet
 from cnnlab.session import PROFILES, Context, Profile, device, profile, seed_everything, setup
+
+if TYPE_CHECKING:
+    from cnnlab.models.lenet import train_lenet
 
 __all__ = [
     "Context",
@@ -681,3 +683,15 @@ def load_checkpoint(
     return state
 
 
+def __getattr__(name: str) -> Any:
+    # train_lenet lives beside LeNet5 and uses fit; it is loaded on first use, so that importing
+    # this module does not import every model.
+    if name == "train_lenet":
+        from cnnlab.models.lenet import train_lenet
+
+        return train_lenet
+    raise AttributeError(f"module 'cnnlab.train' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), "train_lenet"])

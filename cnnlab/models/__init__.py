@@ -9,8 +9,7 @@ corresponds to which part of it.
 The package has one file per architecture family, as torchvision does, in the order the
 course meets them:
 
-- ``_blocks.py`` -- ``count_params``, ``conv3x3``, ``conv1x1`` and the input checks every model
-  runs;
+- ``_blocks.py`` -- ``conv3x3``, ``conv1x1`` and the input checks every model runs;
 - ``tinyvgg.py`` -- ``TinyVGG`` (the network of CNN Explainer, chapter 06);
 - ``lenet.py`` -- ``LeNet5`` (LeCun et al., 1998) and its training recipe ``train_lenet``;
 - ``alexnet.py`` -- ``AlexNetSmall`` (Krizhevsky et al., 2012);
@@ -25,9 +24,9 @@ course meets them:
 - ``sequence.py`` -- convolutions beyond images: ``TextCNN`` (Kim, 2014), ``Conv1dNet`` and
   ``Conv3dNet``.
 
-``summary`` (a per-layer table of shapes, parameters, multiply-adds and receptive fields) and
-``torchvision_param_counts`` look at a model from outside; they live in :mod:`cnnlab.summary`
-and are re-exported here.
+``count_params``, ``summary`` (a per-layer table of shapes, parameters, multiply-adds and
+receptive fields) and ``torchvision_param_counts`` look at a model from outside; they live in
+:mod:`cnnlab.summary` and are re-exported here.
 
 Conventions. Tensors are NCHW (``N`` = batch). Every model checks its input in ``forward``: a
 wrong shape raises a ``ValueError`` that names the expected shape, a wrong dtype (``uint8``
@@ -52,7 +51,6 @@ from __future__ import annotations
 from cnnlab.models._blocks import (
     conv1x1,
     conv3x3,
-    count_params,
 )
 from cnnlab.models.alexnet import (
     AlexNetSmall,
@@ -102,6 +100,7 @@ from cnnlab.summary import (
     TORCHVISION_MODELS,
     ModelSummary,
     SummaryRow,
+    count_params,
     summary,
     torchvision_param_counts,
 )

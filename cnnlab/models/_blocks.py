@@ -1,6 +1,6 @@
 """Pieces every architecture of :mod:`cnnlab.models` shares.
 
-``count_params``, the 3x3 and 1x1 convolutions of VGG and ResNet, the activation table, He
+The 3x3 and 1x1 convolutions of VGG and ResNet, the activation table, He
 initialisation, and the input checks each model's ``forward`` runs (shape and dtype, with a
 message that names what was expected and what came).
 """
@@ -13,26 +13,12 @@ from typing import Any, Literal
 from torch import Tensor, nn
 
 __all__ = [
-    "count_params",
     "conv3x3",
     "conv1x1",
 ]
 
 
 
-def count_params(model: nn.Module, trainable_only: bool = True) -> int:
-    """Number of parameters of ``model`` (shared tensors counted once).
-
-    Args:
-        model: any ``nn.Module``.
-        trainable_only: count only parameters with ``requires_grad=True`` (the default), or all.
-
-    >>> count_params(nn.Conv2d(3, 8, 3))  # 8 * 3 * 3 * 3 weights + 8 biases
-    224
-    """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"count_params expects an nn.Module, got {type(model).__name__}")
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
 def conv3x3(

@@ -11,7 +11,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from cnnlab.models._blocks import _check_input, _positive, count_params
+from cnnlab.models._blocks import _check_input, _positive
+from cnnlab.summary import count_params
 
 __all__ = [
     "PatchEmbedding",
