@@ -30,6 +30,7 @@ __all__ = [
     "as_pair",
     "check_tensor",
     "is_int",
+    "positive_ints",
 ]
 
 
@@ -62,6 +63,12 @@ def as_int(
     if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
         raise ValueError(f"{name} must be {_rule(minimum, maximum)}, got {number}")
     return number
+
+
+def positive_ints(**values: object) -> None:
+    """Check that every keyword's value is a positive int: ``positive_ints(in_channels=c)``."""
+    for name, value in values.items():
+        as_int(value, name, minimum=1)
 
 
 def as_pair(value: object, name: str, minimum: int | None = None) -> tuple[int, int]:

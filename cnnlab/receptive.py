@@ -30,6 +30,7 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
+from cnnlab import _checks
 from cnnlab.ops import conv_output_size
 
 __all__ = [
@@ -48,15 +49,6 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 # Layers as geometry
 # ---------------------------------------------------------------------------------------------
-
-
-def _check_int(value: object, name: str, minimum: int) -> int:
-    if not isinstance(value, int | np.integer) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, got {value!r} ({type(value).__name__})")
-    if value < minimum:
-        rule = "positive" if minimum == 1 else f"at least {minimum}"
-        raise ValueError(f"{name} must be {rule}, got {value}")
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -83,7 +75,7 @@ class Layer:
         if not isinstance(self.kind, str) or not isinstance(self.name, str):
             raise TypeError(f"kind and name must be strings, got {self.kind!r} and {self.name!r}")
         for field, minimum in (("kernel", 1), ("stride", 1), ("padding", 0), ("dilation", 1)):
-            object.__setattr__(self, field, _check_int(getattr(self, field), field, minimum))
+            object.__setattr__(self, field, _checks.as_int(getattr(self, field), field, minimum))
 
     @property
     def span(self) -> int:
@@ -365,7 +357,7 @@ def receptive_field(model_or_layers: nn.Module | Sequence[Layer],
     else:
         raise TypeError("receptive_field expects an nn.Module or a list of Layer, got "
                         f"{type(model_or_layers).__name__}")
-    given = None if input_size is None else _check_int(input_size, "input_size", 1)
+    given = None if input_size is None else _checks.as_int(input_size, "input_size", 1)
     size = given
 
     rows = []
@@ -382,13 +374,6 @@ def receptive_field(model_or_layers: nn.Module | Sequence[Layer],
         rows.append(RFRow(name, layer.kind, layer.kernel, layer.stride, layer.padding,
                           layer.dilation, size, jump, rf, start))
     return RFTable(rows, given, stopped_at)
-
-
-def _size_pair(value: object, name: str) -> tuple[int, int]:
-    items = tuple(value) if isinstance(value, tuple | list) else (value, value)
-    if len(items) != 2:
-        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
-    return _check_int(items[0], name, 1), _check_int(items[1], name, 1)
 
 
 def input_window(table_or_row: RFTable | RFRow, index: tuple[int, int],
@@ -411,10 +396,10 @@ def input_window(table_or_row: RFTable | RFRow, index: tuple[int, int],
     row = table_or_row.final if isinstance(table_or_row, RFTable) else table_or_row
     if not isinstance(row, RFRow):
         raise TypeError(f"input_window expects an RFTable or RFRow, got {type(row).__name__}")
-    height, width = _size_pair(input_size, "input_size")
+    height, width = _checks.as_pair(input_size, "input_size", minimum=1)
     if not isinstance(index, tuple | list) or len(index) != 2:
         raise TypeError(f"index must be a (row, col) pair, got {index!r}")
-    r, c = (_check_int(i, "index", 0) for i in index)
+    r, c = (_checks.as_int(i, "index", 0) for i in index)
     if row.out_size is not None and max(r, c) >= row.out_size:
         raise ValueError(f"index {(r, c)} is outside the {row.out_size}x{row.out_size} "
                          f"output of layer {row.name!r}")
@@ -537,14 +522,14 @@ def empirical_receptive_field(model: nn.Module, input_size: int | tuple[int, int
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-    height, width = _size_pair(input_size, "input_size")
-    channels = _first_conv_channels(model) if channels is None else _check_int(
+    height, width = _checks.as_pair(input_size, "input_size", minimum=1)
+    channels = _first_conv_channels(model) if channels is None else _checks.as_int(
         channels, "channels", 1)
     if position is not None:
         if not isinstance(position, tuple | list) or len(position) != 2:
             raise TypeError(f"position must be a (row, col) pair, got {position!r}")
-        position = (_check_int(position[0], "position", 0), _check_int(position[1], "position", 0))
-    samples = _check_int(samples, "samples", 1)
+        position = _checks.as_pair(position, "position", minimum=0)
+    samples = _checks.as_int(samples, "samples", 1)
 
     ones = torch.ones(1, channels, height, width, dtype=torch.float64)
     reach, position, out_size = _unit_gradient(_wiring_copy(model), ones, position)

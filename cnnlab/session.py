@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 import cnnlab
+from cnnlab import _checks
 
 __all__ = [
     "Context",
@@ -61,8 +62,7 @@ def seed_everything(seed: int, *, deterministic: bool = True) -> None:
     >>> seed_everything(0); a = torch.rand(1); seed_everything(0); bool(a == torch.rand(1))
     True
     """
-    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be an int in [0, 2**32), got {seed!r}")
+    seed = _checks.as_int(seed, "seed", 0, 2**32 - 1)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

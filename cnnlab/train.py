@@ -37,6 +37,8 @@ from cnnlab.session import PROFILES, Context, Profile, device, profile, seed_eve
 if TYPE_CHECKING:
     from cnnlab.models.lenet import train_lenet
 
+from cnnlab import _checks
+
 __all__ = [
     "Context",
     "PROFILES",
@@ -139,12 +141,13 @@ def fit(
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    epochs = _checks.as_int(epochs, "epochs", minimum=1)
     if scheduler_step not in (None, "batch", "epoch"):
         raise ValueError(f"scheduler_step must be 'batch', 'epoch' or None, got {scheduler_step!r}")
-    if optimizer is None and not (isinstance(lr, int | float) and lr > 0):
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    if optimizer is None:
+        lr = _checks.as_float(lr, "lr", above=0.0)
+    if isinstance(callbacks, str) or not isinstance(callbacks, Sequence | tuple):
+        raise TypeError(f"callbacks must be a list of callables, got {type(callbacks).__name__}")
     for cb in callbacks:
         if not callable(cb):
             raise TypeError(f"callbacks must be callables cb(epoch, history, model), got {cb!r}")
@@ -346,7 +349,16 @@ def _as_batches(loader: Any, what: str, shuffle: bool = False) -> Iterable[tuple
     """Accept LabeledData as a loader (batched by 128); reject what cannot be iterated."""
     if isinstance(loader, LabeledData):
         return Batches(loader, 128, shuffle=shuffle)
-    if not hasattr(loader, "__iter__") or isinstance(loader, Tensor):
+    if (
+        isinstance(loader, tuple | list)
+        and len(loader) == 2
+        and all(isinstance(part, Tensor) for part in loader)
+    ):
+        raise TypeError(
+            f"{what} is a pair (images, labels) of tensors, not batches of them; wrap it as "
+            "cnnlab.data.Batches((images, labels), batch_size, shuffle=True)"
+        )
+    if not hasattr(loader, "__iter__") or isinstance(loader, Tensor | str | bytes):
         raise TypeError(
             f"{what} must yield (images, labels) batches (Batches, DataLoader or LabeledData), "
             f"got {type(loader).__name__}"
@@ -436,6 +448,7 @@ def predict(
             raise ValueError(
                 f"images must be (N, C, H, W) or (C, H, W), got shape {tuple(data.shape)}"
             )
+        batch_size = _checks.as_int(batch_size, "batch_size", minimum=1)
         chunks: Iterable[Any] = ((chunk,) for chunk in data.split(batch_size))
     else:
         chunks = _as_batches(data, "data")
@@ -468,8 +481,7 @@ def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int) -> np.ndarray:
     array([[1, 0],
            [1, 1]])
     """
-    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    num_classes = _checks.as_int(num_classes, "num_classes", minimum=1)
     t = np.asarray(y_true.cpu() if isinstance(y_true, Tensor) else y_true).reshape(-1)
     p = np.asarray(y_pred.cpu() if isinstance(y_pred, Tensor) else y_pred).reshape(-1)
     if t.shape != p.shape:
@@ -512,8 +524,7 @@ class LivePlot:
     """
 
     def __init__(self, output: Any = None, *, every: int = 1) -> None:
-        if not isinstance(every, int) or every < 1:
-            raise ValueError(f"every must be a positive int, got {every!r}")
+        every = _checks.as_int(every, "every", minimum=1)
         self.output = output
         self.every = every
         self.figure: Any = None

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
     from cnnlab.inside import FeatureEvolution, OcclusionMaps, TopActivation
 
+from cnnlab import _checks
+
 __all__ = [
     "use_style",
     "show_images",
@@ -125,10 +127,7 @@ def as_jpeg(fig: Figure, quality: int = 85) -> Image:
 
     if not isinstance(fig, Figure):
         raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
-    if isinstance(quality, bool) or not isinstance(quality, int | np.integer):
-        raise TypeError(f"quality must be an int from 1 to 95, got {quality!r}")
-    if not 1 <= quality <= 95:
-        raise ValueError(f"quality must be from 1 to 95, got {quality}")
+    quality = _checks.as_int(quality, "quality", 1, 95)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="jpeg", facecolor="white",
                 pil_kwargs={"quality": int(quality), "optimize": True})
@@ -161,8 +160,7 @@ def show_images(images: Any, labels: Sequence[Any] | None = None, ncols: int = 8
     pictures = _image_list(images)
     if labels is not None and len(labels) != len(pictures):
         raise ValueError(f"got {len(labels)} labels for {len(pictures)} images")
-    if not isinstance(ncols, int) or ncols < 1:
-        raise ValueError(f"ncols must be a positive int, got {ncols!r}")
+    ncols = _checks.as_int(ncols, "ncols", minimum=1)
     with _style():
         if ax is not None:
             if len(pictures) != 1:

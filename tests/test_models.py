@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import re
 from collections.abc import Callable
+from typing import Any
 
+import numpy as np
 import pytest
 import torch
 import torchvision
@@ -17,6 +20,7 @@ from cnnlab.models import (
     AlexNetSmall,
     BasicBlock,
     Bottleneck,
+    CifarResNet,
     Conv1dNet,
     Conv3dNet,
     DepthwiseSeparableConv,
@@ -24,6 +28,7 @@ from cnnlab.models import (
     InceptionBlock,
     LeNet5,
     MBConv,
+    PatchEmbedding,
     PlainBlock,
     ResidualBlock,
     SmallViT,
@@ -31,6 +36,7 @@ from cnnlab.models import (
     TinyVGG,
     VGGSmall,
     ZeroPadShortcut,
+    conv3x3,
     count_params,
     plain_cifar,
     resnet_cifar,
@@ -473,7 +479,7 @@ def test_conv1dnet_receptive_field_is_measured_by_gradients() -> None:
 
 
 def test_conv3dnet_checks_clip_size() -> None:
-    net = Conv3dNet(1, 4, channels=(4, 8))
+    net = Conv3dNet(1, num_classes=4, channels=(4, 8))
     with pytest.raises(ValueError, match=re.escape("(N, 1, T, H, W), got (2, 1, 16, 16)")):
         net(torch.zeros(2, 1, 16, 16))
     with pytest.raises(ValueError, match="at least 4"):
@@ -511,20 +517,21 @@ CASES: dict[str, ModelCase] = {
         torch.float32,
     ),
     "alexnet-gray": (
-        lambda: AlexNetSmall(1, 5, width=8, hidden=32, dropout=0.0),
+        lambda: AlexNetSmall(1, num_classes=5, width=8, hidden=32, dropout=0.0),
         (1, 32, 32),
         5,
         torch.float32,
     ),
     "vgg-small": (
-        lambda: VGGSmall("small", 1, hidden=64, dropout=0.0),
+        lambda: VGGSmall("small", in_channels=1, hidden=64, dropout=0.0),
         (1, 32, 32),
         10,
         torch.float32,
     ),
     "vgg-tanh-bn": (
         lambda: VGGSmall(
-            [8, "M", 16, "M"], 3, 7, activation="tanh", batch_norm=True, hidden=32, dropout=0.0
+            [8, "M", 16, "M"], in_channels=3, num_classes=7, activation="tanh", batch_norm=True,
+            hidden=32, dropout=0.0,
         ),
         (3, 32, 32),
         7,
@@ -537,7 +544,7 @@ CASES: dict[str, ModelCase] = {
         torch.float32,
     ),
     "googlenet-naive": (
-        lambda: GoogLeNetSmall(1, 4, reduce=False, width_mult=0.25),
+        lambda: GoogLeNetSmall(1, num_classes=4, reduce=False, width_mult=0.25),
         (1, 16, 16),
         4,
         torch.float32,
@@ -551,9 +558,11 @@ CASES: dict[str, ModelCase] = {
         torch.float32,
     ),
     "tinyvgg": (lambda: TinyVGG(), (3, 64, 64), 10, torch.float32),
-    "tinyvgg-32": (lambda: TinyVGG(1, 3, image_size=32, padding=1), (1, 32, 32), 3, torch.float32),
+    "tinyvgg-32": (
+        lambda: TinyVGG(1, num_classes=3, image_size=32, padding=1), (1, 32, 32), 3, torch.float32
+    ),
     "textcnn": (
-        lambda: TextCNN(50, 3, embed_dim=16, num_filters=8, dropout=0.0),
+        lambda: TextCNN(50, num_classes=3, embed_dim=16, num_filters=8, dropout=0.0),
         (20,),
         3,
         torch.long,
@@ -564,7 +573,9 @@ CASES: dict[str, ModelCase] = {
         3,
         torch.float32,
     ),
-    "conv3dnet": (lambda: Conv3dNet(1, 4, channels=(4, 8)), (1, 8, 16, 16), 4, torch.float32),
+    "conv3dnet": (
+        lambda: Conv3dNet(1, num_classes=4, channels=(4, 8)), (1, 8, 16, 16), 4, torch.float32
+    ),
     "small-vit": (
         lambda: SmallViT(patch_size=8, dim=32, depth=2, heads=4),
         (3, 32, 32),
@@ -758,3 +769,57 @@ def test_torchvision_param_counts() -> None:
     assert counts["resnet18"] == count_params(torchvision.models.resnet18(weights=None))
     with pytest.raises(ValueError, match="no model named 'lenet'"):
         torchvision_param_counts(["lenet"])
+
+
+# ---------------------------------------------------------------------------------------------
+# One set of argument checks: sizes, dtypes, keyword-only constructors
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (lambda: VGGSmall(in_channels=0), "in_channels must be positive, got 0"),
+        (lambda: TinyVGG(in_channels=0), "in_channels must be positive, got 0"),
+        (lambda: conv3x3(3, 8, stride=0), "stride must be positive, got 0"),
+        (lambda: InceptionBlock(8, -1, 4, 4, 2, 2, 2), "ch1x1 must be positive, got -1"),
+        (lambda: PatchEmbedding(3, 16, 0, 16), "patch_size must be positive, got 0"),
+        (lambda: MBConv(0, 8), "in_channels must be positive, got 0"),
+        (lambda: resnet_cifar(20, num_classes=0), "num_classes must be positive, got 0"),
+    ],
+)
+def test_constructors_refuse_sizes_below_one(build: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+def test_constructors_refuse_non_integer_sizes_with_a_type_error() -> None:
+    with pytest.raises(TypeError, match=r"num_classes must be an int, got 2.5 \(float\)"):
+        AlexNetSmall(num_classes=2.5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="in_channels must be an int, got True"):
+        LeNet5(in_channels=True)
+
+
+def test_constructors_accept_numpy_integers() -> None:
+    net = LeNet5("modern", num_classes=np.int64(4), in_channels=np.int32(1))
+    assert net(torch.zeros(2, 1, 32, 32)).shape == (2, 4)
+    assert count_params(resnet_cifar(np.int64(8), width=np.int64(4))) > 0
+
+
+@pytest.mark.parametrize(
+    "cls", [LeNet5, AlexNetSmall, VGGSmall, GoogLeNetSmall, CifarResNet, TinyVGG, TextCNN,
+            Conv3dNet, SmallViT]
+)
+def test_model_constructors_take_one_positional_argument(cls: type) -> None:
+    params = list(inspect.signature(cls).parameters.values())
+    assert params[0].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params[1:]), cls
+    names = {p.name for p in params}
+    assert "num_classes" in names and ({"in_channels", "vocab_size"} & names)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.complex64, torch.bool])
+def test_models_refuse_images_that_are_not_floats(dtype: torch.dtype) -> None:
+    image = torch.zeros(2, 1, 32, 32, dtype=dtype)
+    with pytest.raises(TypeError, match=f"floating-point tensor, got dtype {dtype}"):
+        LeNet5()(image)

@@ -112,8 +112,11 @@ def test_seed_everything_repeats_every_generator():
     assert draw() == first
     T.seed_everything(4)
     assert draw() != first
-    for bad in (-1, 2**32, 1.5, True):
-        with pytest.raises(ValueError, match="seed must be an int"):
+    for bad in (-1, 2**32):
+        with pytest.raises(ValueError, match=r"seed must be in \[0, 4294967295\]"):
+            T.seed_everything(bad)
+    for bad in (1.5, True):
+        with pytest.raises(TypeError, match="seed must be an int"):
             T.seed_everything(bad)  # type: ignore[arg-type]
 
 
@@ -229,11 +232,11 @@ def test_progress_bar_is_one_bar_with_metrics(capsys):
 def test_fit_rejects_bad_arguments():
     with pytest.raises(TypeError, match="model must be an nn.Module"):
         T.fit("net", tiny_data(), epochs=1)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="epochs must be a positive int, got 0"):
+    with pytest.raises(ValueError, match="epochs must be positive, got 0"):
         T.fit(tiny_net(), tiny_data(), epochs=0)
     with pytest.raises(TypeError, match="train_loader must yield"):
         T.fit(tiny_net(), torch.zeros(3, 3), epochs=1)
-    with pytest.raises(ValueError, match="lr must be a positive number"):
+    with pytest.raises(ValueError, match="lr must be greater than 0.0, got -1"):
         T.fit(tiny_net(), tiny_data(), epochs=1, lr=-1)
     with pytest.raises(ValueError, match="scheduler_step must be"):
         T.fit(tiny_net(), tiny_data(), epochs=1, scheduler_step="step")
@@ -286,7 +289,7 @@ def test_confusion_matrix_counts_pairs():
         T.confusion_matrix([0, 1], [0], 2)
     with pytest.raises(ValueError, match=r"y_pred must hold class indices in \[0, 2\)"):
         T.confusion_matrix([0, 1], [0, 2], 2)
-    with pytest.raises(ValueError, match="num_classes must be a positive int"):
+    with pytest.raises(ValueError, match="num_classes must be positive, got 0"):
         T.confusion_matrix([0], [0], 0)
 
 
@@ -386,3 +389,35 @@ def test_train_lenet_smoke():
     assert history["epoch"] == [1, 2] and history["train_loss"][1] < history["train_loss"][0]
     with pytest.raises(ValueError, match="32x32 images"):
         T.train_lenet(load_dataset("mnist", "test", limit=10, verbose=False), epochs=1)
+
+
+# ------------------------------------------------------------------------------------------
+# One set of argument checks
+# ------------------------------------------------------------------------------------------
+
+
+def test_fit_explains_a_pair_of_tensors_and_refuses_strings():
+    x, y = torch.zeros(8, 3, 12, 12), torch.zeros(8, dtype=torch.long)
+    with pytest.raises(TypeError, match=r"a pair \(images, labels\) of tensors.*Batches"):
+        T.fit(tiny_net(), (x, y), epochs=1)
+    with pytest.raises(TypeError, match="train_loader must yield"):
+        T.fit(tiny_net(), "abc", epochs=1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="callbacks must be a list of callables"):
+        T.fit(tiny_net(), tiny_data(), epochs=1, callbacks=None)  # type: ignore[arg-type]
+
+
+def test_numpy_numbers_are_accepted_like_python_ones():
+    history = T.fit(tiny_net(), tiny_data(), epochs=np.int64(2), lr=np.float32(0.01),
+                    progress=False)
+    assert history["epoch"] == [1.0, 2.0]
+    T.seed_everything(np.int64(3))
+    net = tiny_net()
+    pred, _ = T.predict(net, torch.zeros(10, 3, 12, 12), batch_size=np.int64(4))
+    assert pred.shape == (10,)
+    with pytest.raises(ValueError, match="batch_size must be positive, got 0"):
+        T.predict(net, torch.zeros(10, 3, 12, 12), batch_size=0)
+
+
+def test_liveplot_every_must_be_an_int_not_a_bool():
+    with pytest.raises(TypeError, match="every must be an int, got True"):
+        T.LivePlot(every=True)  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
+from cnnlab import _checks
 from cnnlab.inside.deconvnet import DeconvNet, Projection, _conv_padding
 from cnnlab.inside.layers import (
     LayerSpec,
@@ -27,7 +28,6 @@ from cnnlab.inside.layers import (
     _class_scores,
     _evaluating,
     _layer_index,
-    _pair,
     _run,
     feature_layers,
 )
@@ -81,8 +81,8 @@ def top_activations(model: nn.Module, layer: LayerSpec, channel: int, images: An
     (3, torch.Size([1, 4, 4]))
     """
     data = _as_image_batch(images)
-    if not 1 <= k <= len(data):
-        raise ValueError(f"k must be between 1 and the number of images ({len(data)}), got {k}")
+    k = _checks.as_int(k, "k", 1, len(data))
+    batch_size = _checks.as_int(batch_size, "batch_size", minimum=1)
     deconv = DeconvNet(model)
     top = _layer_index(deconv.layers, layer)
     deconv._check_invertible(top)  # before the pass over the data, not after it
@@ -131,9 +131,10 @@ def _rf_layer(name: str, layer: nn.Module, axis: int) -> RFLayer:
         return RFLayer("conv", kernel[axis], stride[axis], _conv_padding(layer)[axis],
                        dilation[axis], name)
     if isinstance(layer, nn.MaxPool2d):
-        kernel = _pair(layer.kernel_size)
-        stride = _pair(layer.stride) if layer.stride is not None else kernel
-        padding, dilation = _pair(layer.padding), _pair(layer.dilation)
+        kernel = _checks.as_pair(layer.kernel_size, "kernel_size")
+        stride = _checks.as_pair(layer.stride, "stride") if layer.stride is not None else kernel
+        padding, dilation = (_checks.as_pair(layer.padding, "padding"),
+                             _checks.as_pair(layer.dilation, "dilation"))
         return RFLayer("pool", kernel[axis], stride[axis], padding[axis], dilation[axis], name,
                        bool(layer.ceil_mode))
     return RFLayer("pointwise", 1, name=name)  # ReLU, BatchNorm2d, Dropout, Identity
@@ -197,17 +198,14 @@ def occlusion(model: nn.Module, image: Tensor, target: int, window: int = 8, str
     target = _class_index(target)
     x = _as_image(image, model)
     _, n_channels, height, width = x.shape
-    if not isinstance(window, int) or not 1 <= window <= min(height, width):
-        raise ValueError(f"window must be an int between 1 and {min(height, width)} (the image "
-                         f"is {height}x{width}), got {window!r}")
-    if not isinstance(stride, int) or stride < 1:
-        raise ValueError(f"stride must be a positive int, got {stride!r}")
+    window = _checks.as_int(window, "window", 1, min(height, width))
+    stride = _checks.as_int(stride, "stride", minimum=1)
     if isinstance(fill, str):
         if fill != "mean":
             raise ValueError(f"fill must be a number or 'mean', got {fill!r}")
         value: float | Tensor = x[0].mean(dim=(1, 2)).view(n_channels, 1, 1)
     else:
-        value = float(fill)
+        value = _checks.as_float(fill, "fill")  # a NaN fill would make every map NaN
     layers = feature_layers(model)
     rows = list(range(0, height - window + 1, stride))
     cols = list(range(0, width - window + 1, stride))
@@ -306,9 +304,7 @@ class Snapshots:
     """
 
     def __init__(self, every: int = 1, epochs: Iterable[int] = ()) -> None:
-        if every < 1:
-            raise ValueError(f"every must be a positive int, got {every}")
-        self.every = every
+        self.every = _checks.as_int(every, "every", minimum=1)
         self.wanted = set(epochs)
         self.states: list[dict[str, Tensor]] = []
         self.epochs: list[int] = []

@@ -14,6 +14,8 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
+from cnnlab import _checks
+
 __all__ = [
     "RULES",
     "feature_layers",
@@ -149,9 +151,12 @@ def _check_channel(output: Tensor, channel: int, name: str) -> None:
 
 def _as_image(image: Tensor, model: nn.Module, batch: bool = False) -> Tensor:
     """``image`` as a batch (N, C, H, W) on the model's device and dtype, channels checked."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     if not isinstance(image, Tensor):
         raise TypeError(f"expected the image as a torch.Tensor (C, H, W), got "
                         f"{type(image).__name__}")
+    _checks.check_tensor(image, "the image")
     if image.dim() == 3:
         image = image.unsqueeze(0)
     if image.dim() != 4 or (image.shape[0] != 1 and not batch):
@@ -174,13 +179,8 @@ def _as_image_batch(images: Any) -> Tensor:
                         f".images tensor, got {type(images).__name__}")
     if data.dim() != 4:
         raise ValueError(f"expected images of shape (N, C, H, W), got {tuple(data.shape)}")
+    _checks.check_tensor(data, "images")
     return data
-
-
-def _pair(value: int | Sequence[int]) -> tuple[int, int]:
-    if isinstance(value, int):
-        return (value, value)
-    return (int(value[0]), int(value[1]))
 
 
 @contextmanager

@@ -7,10 +7,11 @@ message that names what was expected and what came).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 from torch import Tensor, nn
+
+from cnnlab import _checks
 
 __all__ = [
     "conv3x3",
@@ -31,6 +32,13 @@ def conv3x3(
     >>> conv3x3(16, 32, stride=2)(torch.zeros(1, 16, 32, 32)).shape
     torch.Size([1, 32, 16, 16])
     """
+    _checks.positive_ints(
+        in_channels=in_channels,
+        out_channels=out_channels,
+        stride=stride,
+        groups=groups,
+        dilation=dilation,
+    )
     return nn.Conv2d(
         in_channels,
         out_channels,
@@ -51,6 +59,7 @@ def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
     >>> conv1x1(64, 16)(torch.zeros(1, 64, 8, 8)).shape
     torch.Size([1, 16, 8, 8])
     """
+    _checks.positive_ints(in_channels=in_channels, out_channels=out_channels, stride=stride)
     return nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride, bias=False)
 
 
@@ -88,33 +97,9 @@ def _init_convs(model: nn.Module, activation: str) -> None:
                 nn.init.zeros_(m.bias)
 
 
-def _check_input(x: Any, who: str, dims: Sequence[int | str], hint: str = "") -> None:
-    """Raise a readable error unless ``x`` is a tensor of shape ``dims``.
-
-    ``dims`` lists the expected sizes; an int must match exactly, a string (``"N"``, ``"H"``)
-    matches any size. The message names the expected and the actual shape.
-    """
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{who} expects a torch.Tensor, got {type(x).__name__}")
-    expected = "(" + ", ".join(str(d) for d in dims) + ")"
-    shape = tuple(x.shape)
-    fits = len(shape) == len(dims) and all(
-        isinstance(d, str) or d == s for d, s in zip(dims, shape, strict=True)
-    )
-    if not fits:
-        message = f"{who} expects input of shape {expected}, got {shape}"
-        raise ValueError(message + (f"; {hint}" if hint else ""))
-
-
 def _check_min_size(x: Tensor, who: str, minimum: int) -> None:
     """Raise unless every spatial (or temporal) size of ``x`` is at least ``minimum``."""
     if min(x.shape[2:]) < minimum:
         raise ValueError(
             f"{who} needs spatial sizes of at least {minimum}, got input shape {tuple(x.shape)}"
         )
-
-
-def _positive(name: str, value: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from cnnlab.models._blocks import _activation, _check_input, _init_convs, _positive
+from cnnlab import _checks
+from cnnlab.models._blocks import _activation, _init_convs
 
 __all__ = [
     "AlexNetSmall",
@@ -56,22 +57,22 @@ class AlexNetSmall(nn.Module):
     def __init__(
         self,
         in_channels: int = 3,
-        num_classes: int = 10,
         *,
+        num_classes: int = 10,
         image_size: int = 32,
         width: int = 64,
         hidden: int = 1024,
-        activation: str = "relu",
+        activation: str = 'relu',
         dropout: float = 0.5,
     ):
         super().__init__()
-        for name, value in (
-            ("in_channels", in_channels),
-            ("num_classes", num_classes),
-            ("width", width),
-            ("hidden", hidden),
-        ):
-            _positive(name, value)
+        _checks.positive_ints(
+            in_channels=in_channels,
+            num_classes=num_classes,
+            image_size=image_size,
+            width=width,
+            hidden=hidden,
+        )
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         size = _pooled(_pooled(_pooled(image_size, 3, 2), 3, 2), 3, 2)
@@ -108,7 +109,7 @@ class AlexNetSmall(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         s = self.image_size
-        _check_input(x, "AlexNetSmall", ("N", self.in_channels, s, s))
+        _checks.check_tensor(x, "AlexNetSmall", ("N", self.in_channels, s, s))
         return self.classifier(self.features(x))
 
 

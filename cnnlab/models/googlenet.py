@@ -11,7 +11,8 @@ from collections import OrderedDict
 import torch
 from torch import Tensor, nn
 
-from cnnlab.models._blocks import _check_input, _check_min_size, _positive
+from cnnlab import _checks
+from cnnlab.models._blocks import _check_min_size
 
 __all__ = [
     "InceptionBlock",
@@ -79,6 +80,15 @@ class InceptionBlock(nn.Module):
         batch_norm: bool = False,
     ):
         super().__init__()
+        _checks.positive_ints(
+            in_channels=in_channels,
+            ch1x1=ch1x1,
+            ch3x3red=ch3x3red,
+            ch3x3=ch3x3,
+            ch5x5red=ch5x5red,
+            ch5x5=ch5x5,
+            pool_proj=pool_proj,
+        )
         bn = batch_norm
         self.in_channels = in_channels
         self.branch1 = _conv_act(in_channels, ch1x1, 1, bn)
@@ -99,7 +109,7 @@ class InceptionBlock(nn.Module):
             self.out_channels = ch1x1 + ch3x3 + ch5x5 + in_channels
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_input(x, "InceptionBlock", ("N", self.in_channels, "H", "W"))
+        _checks.check_tensor(x, "InceptionBlock", ("N", self.in_channels, "H", "W"))
         branches = (self.branch1, self.branch2, self.branch3, self.branch4)
         return torch.cat([branch(x) for branch in branches], dim=1)
 
@@ -144,16 +154,15 @@ class GoogLeNetSmall(nn.Module):
     def __init__(
         self,
         in_channels: int = 3,
-        num_classes: int = 10,
         *,
+        num_classes: int = 10,
         reduce: bool = True,
         batch_norm: bool = True,
         dropout: float = 0.2,
         width_mult: float = 1.0,
     ):
         super().__init__()
-        _positive("in_channels", in_channels)
-        _positive("num_classes", num_classes)
+        _checks.positive_ints(in_channels=in_channels, num_classes=num_classes)
         if width_mult <= 0:
             raise ValueError(f"width_mult must be positive, got {width_mult}")
 
@@ -182,7 +191,7 @@ class GoogLeNetSmall(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_input(x, "GoogLeNetSmall", ("N", self.in_channels, "H", "W"))
+        _checks.check_tensor(x, "GoogLeNetSmall", ("N", self.in_channels, "H", "W"))
         _check_min_size(x, "GoogLeNetSmall", 4)
         return self.classifier(self.avgpool(self.features(x)))
 

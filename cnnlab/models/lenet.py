@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor, nn
 
-from cnnlab import session
+from cnnlab import _checks, session
 from cnnlab.data import Batches, LabeledData, random_affine
-from cnnlab.models._blocks import _activation, _check_input, _positive
+from cnnlab.models._blocks import _activation
 from cnnlab.session import seed_everything
 
 if TYPE_CHECKING:
@@ -97,12 +97,17 @@ class LeNet5(nn.Module):
 
     image_size = 32
 
-    def __init__(self, variant: str = "classic", num_classes: int = 10, in_channels: int = 1):
+    def __init__(
+        self,
+        variant: str = 'classic',
+        *,
+        num_classes: int = 10,
+        in_channels: int = 1,
+    ):
         super().__init__()
+        _checks.positive_ints(num_classes=num_classes, in_channels=in_channels)
         if variant not in ("classic", "modern"):
             raise ValueError(f"variant must be 'classic' or 'modern', got {variant!r}")
-        _positive("num_classes", num_classes)
-        _positive("in_channels", in_channels)
         self.variant = variant
         self.in_channels = in_channels
         act = "tanh" if variant == "classic" else "relu"
@@ -136,7 +141,7 @@ class LeNet5(nn.Module):
         hint = ""
         if x.ndim == 4 and tuple(x.shape[2:]) == (28, 28):
             hint = "pad MNIST's 28x28 digits by 2 pixels (or use size=32 in cnnlab.data)"
-        _check_input(x, "LeNet5", ("N", self.in_channels, 32, 32), hint)
+        _checks.check_tensor(x, "LeNet5", ("N", self.in_channels, 32, 32), hint=hint)
         return self.classifier(self.features(x))
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from cnnlab.models._blocks import _activation, _check_input, _positive, conv1x1
+from cnnlab import _checks
+from cnnlab.models._blocks import _activation, conv1x1
 
 __all__ = [
     "DepthwiseSeparableConv",
@@ -40,6 +41,12 @@ class DepthwiseSeparableConv(nn.Module):
         activation: str = "relu",
     ):
         super().__init__()
+        _checks.positive_ints(
+            in_channels=in_channels,
+            out_channels=out_channels,
+            kernel_size=kernel_size,
+            stride=stride,
+        )
         self.in_channels = in_channels
         self.depthwise = nn.Conv2d(
             in_channels,
@@ -57,7 +64,7 @@ class DepthwiseSeparableConv(nn.Module):
         self.act2 = _activation(activation)
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_input(x, "DepthwiseSeparableConv", ("N", self.in_channels, "H", "W"))
+        _checks.check_tensor(x, "DepthwiseSeparableConv", ("N", self.in_channels, "H", "W"))
         x = self.act1(self.bn1(self.depthwise(x)))
         return self.act2(self.bn2(self.pointwise(x)))
 
@@ -75,6 +82,7 @@ class SqueezeExcitation(nn.Module):
 
     def __init__(self, channels: int, squeeze_channels: int, activation: str = "silu"):
         super().__init__()
+        _checks.positive_ints(channels=channels, squeeze_channels=squeeze_channels)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc1 = nn.Conv2d(channels, squeeze_channels, 1)
         self.act = _activation(activation)
@@ -82,7 +90,7 @@ class SqueezeExcitation(nn.Module):
         self.gate = nn.Sigmoid()
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_input(x, "SqueezeExcitation", ("N", self.fc2.out_channels, "H", "W"))
+        _checks.check_tensor(x, "SqueezeExcitation", ("N", self.fc2.out_channels, "H", "W"))
         scale = self.gate(self.fc2(self.act(self.fc1(self.avgpool(x)))))
         return x * scale
 
@@ -115,9 +123,15 @@ class MBConv(nn.Module):
         se_ratio: float = 0.25,
     ):
         super().__init__()
+        _checks.positive_ints(
+            in_channels=in_channels,
+            out_channels=out_channels,
+            expand_ratio=expand_ratio,
+            kernel_size=kernel_size,
+            stride=stride,
+        )
         if stride not in (1, 2):
             raise ValueError(f"MBConv stride must be 1 or 2, got {stride}")
-        _positive("expand_ratio", expand_ratio)
         hidden = in_channels * expand_ratio
         self.in_channels = in_channels
         self.use_residual = stride == 1 and in_channels == out_channels
@@ -143,7 +157,7 @@ class MBConv(nn.Module):
         self.project = nn.Sequential(conv1x1(hidden, out_channels), nn.BatchNorm2d(out_channels))
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_input(x, "MBConv", ("N", self.in_channels, "H", "W"))
+        _checks.check_tensor(x, "MBConv", ("N", self.in_channels, "H", "W"))
         out = self.project(self.se(self.depthwise(self.expand(x))))
         return out + x if self.use_residual else out
 

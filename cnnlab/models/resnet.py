@@ -15,7 +15,8 @@ from typing import Any
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from cnnlab.models._blocks import _check_input, _check_min_size, _positive, conv1x1, conv3x3
+from cnnlab import _checks
+from cnnlab.models._blocks import _check_min_size, conv1x1, conv3x3
 
 __all__ = [
     "ResidualBlock",
@@ -47,6 +48,7 @@ class ResidualBlock(nn.Module):
 
     def __init__(self, channels: int):
         super().__init__()
+        _checks.positive_ints(channels=channels)
         self.channels = channels
         self.conv1 = conv3x3(channels, channels)
         self.bn1 = nn.BatchNorm2d(channels)
@@ -55,7 +57,7 @@ class ResidualBlock(nn.Module):
         self.relu = nn.ReLU()
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_input(x, "ResidualBlock", ("N", self.channels, "H", "W"))
+        _checks.check_tensor(x, "ResidualBlock", ("N", self.channels, "H", "W"))
         fx = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
         return self.relu(fx + x)
 
@@ -89,6 +91,14 @@ class BasicBlock(nn.Module):
         norm_layer: Callable[..., nn.Module] | None = None,
     ):
         super().__init__()
+        _checks.positive_ints(
+            inplanes=inplanes,
+            planes=planes,
+            stride=stride,
+            groups=groups,
+            base_width=base_width,
+            dilation=dilation,
+        )
         if groups != 1 or base_width != 64:
             raise ValueError(
                 f"BasicBlock supports only groups=1 and base_width=64, got {groups}, {base_width}"
@@ -110,7 +120,7 @@ class BasicBlock(nn.Module):
         return self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_input(x, type(self).__name__, ("N", self.inplanes, "H", "W"))
+        _checks.check_tensor(x, type(self).__name__, ("N", self.inplanes, "H", "W"))
         shortcut = x if self.downsample is None else self.downsample(x)
         return self.relu(self.residual(x) + shortcut)
 
@@ -140,7 +150,7 @@ class PlainBlock(BasicBlock):
         super().__init__(inplanes, planes, stride, None, **kwargs)
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_input(x, "PlainBlock", ("N", self.inplanes, "H", "W"))
+        _checks.check_tensor(x, "PlainBlock", ("N", self.inplanes, "H", "W"))
         return self.relu(self.residual(x))
 
 
@@ -175,6 +185,14 @@ class Bottleneck(nn.Module):
         norm_layer: Callable[..., nn.Module] | None = None,
     ):
         super().__init__()
+        _checks.positive_ints(
+            inplanes=inplanes,
+            planes=planes,
+            stride=stride,
+            groups=groups,
+            base_width=base_width,
+            dilation=dilation,
+        )
         norm = norm_layer or nn.BatchNorm2d
         width = int(planes * (base_width / 64.0)) * groups
         self.inplanes = inplanes
@@ -189,7 +207,7 @@ class Bottleneck(nn.Module):
         self.stride = stride
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_input(x, "Bottleneck", ("N", self.inplanes, "H", "W"))
+        _checks.check_tensor(x, "Bottleneck", ("N", self.inplanes, "H", "W"))
         reduced = self.relu(self.bn1(self.conv1(x)))  # 1x1: fewer channels
         mixed = self.relu(self.bn2(self.conv2(reduced)))  # 3x3 at the reduced width
         expanded = self.bn3(self.conv3(mixed))  # 1x1: back to 4 * planes
@@ -210,6 +228,7 @@ class ZeroPadShortcut(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 2):
         super().__init__()
+        _checks.positive_ints(in_channels=in_channels, out_channels=out_channels, stride=stride)
         if out_channels < in_channels:
             raise ValueError(
                 f"ZeroPadShortcut can only add channels: got {in_channels} -> {out_channels}"
@@ -217,7 +236,7 @@ class ZeroPadShortcut(nn.Module):
         self.in_channels, self.out_channels, self.stride = in_channels, out_channels, stride
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_input(x, "ZeroPadShortcut", ("N", self.in_channels, "H", "W"))
+        _checks.check_tensor(x, "ZeroPadShortcut", ("N", self.in_channels, "H", "W"))
         x = x[:, :, :: self.stride, :: self.stride]
         return F.pad(x, (0, 0, 0, 0, 0, self.out_channels - self.in_channels))
 
@@ -255,11 +274,11 @@ def resnet_stage(
     >>> stage(torch.zeros(1, 16, 32, 32)).shape
     torch.Size([1, 32, 16, 16])
     """
+    _checks.positive_ints(inplanes=inplanes, planes=planes, blocks=blocks, stride=stride)
     if shortcut not in ("A", "B"):
         raise ValueError(
             f"shortcut must be 'A' (zero-padding) or 'B' (projection), got {shortcut!r}"
         )
-    _positive("blocks", blocks)
     outplanes = planes * block.expansion
     downsample: nn.Module | None = None
     if (stride != 1 or inplanes != outplanes) and block is not PlainBlock:
@@ -296,18 +315,17 @@ class CifarResNet(nn.Module):
     def __init__(
         self,
         depth: int,
+        *,
         num_classes: int = 10,
         in_channels: int = 3,
         width: int = 16,
-        *,
         residual: bool = True,
     ):
         super().__init__()
-        if not isinstance(depth, int) or depth < 8 or (depth - 2) % 6:
+        _checks.positive_ints(num_classes=num_classes, in_channels=in_channels, width=width)
+        depth = _checks.as_int(depth, "depth")
+        if depth < 8 or (depth - 2) % 6:
             raise ValueError(f"depth must be 6n+2 (e.g. 20, 32, 44, 56, 110), got {depth!r}")
-        _positive("width", width)
-        _positive("in_channels", in_channels)
-        _positive("num_classes", num_classes)
         n = (depth - 2) // 6
         block: type[BasicBlock] = BasicBlock if residual else PlainBlock
         self.depth, self.residual, self.in_channels = depth, residual, in_channels
@@ -333,7 +351,7 @@ class CifarResNet(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         name = f"{'resnet' if self.residual else 'plain'}_cifar({self.depth})"
-        _check_input(x, name, ("N", self.in_channels, "H", "W"))
+        _checks.check_tensor(x, name, ("N", self.in_channels, "H", "W"))
         _check_min_size(x, name, 4)
         return self.classifier(self.avgpool(self.features(x)))
 
@@ -349,7 +367,8 @@ def resnet_cifar(
     >>> count_params(resnet_cifar(20))
     269722
     """
-    return CifarResNet(depth, num_classes, in_channels, width, residual=True)
+    return CifarResNet(depth, num_classes=num_classes, in_channels=in_channels, width=width,
+                       residual=True)
 
 
 def plain_cifar(
@@ -362,6 +381,7 @@ def plain_cifar(
     >>> count_params(plain_cifar(20)) == count_params(resnet_cifar(20))
     True
     """
-    return CifarResNet(depth, num_classes, in_channels, width, residual=False)
+    return CifarResNet(depth, num_classes=num_classes, in_channels=in_channels, width=width,
+                       residual=False)
 
 

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from cnnlab.models._blocks import _check_input, _check_min_size, _positive
+from cnnlab import _checks
+from cnnlab.models._blocks import _check_min_size
 
 __all__ = [
     "TextCNN",
@@ -39,8 +40,8 @@ class TextCNN(nn.Module):
     def __init__(
         self,
         vocab_size: int,
-        num_classes: int = 2,
         *,
+        num_classes: int = 2,
         embed_dim: int = 128,
         widths: Sequence[int] = (2, 3, 4, 5),
         num_filters: int = 100,
@@ -48,7 +49,12 @@ class TextCNN(nn.Module):
         padding_idx: int | None = 0,
     ):
         super().__init__()
-        _positive("vocab_size", vocab_size)
+        _checks.positive_ints(
+            vocab_size=vocab_size,
+            num_classes=num_classes,
+            embed_dim=embed_dim,
+            num_filters=num_filters,
+        )
         if not widths or any(w < 1 for w in widths):
             raise ValueError(f"widths must be a non-empty list of positive ints, got {widths!r}")
         self.vocab_size, self.widths = vocab_size, tuple(widths)
@@ -60,7 +66,7 @@ class TextCNN(nn.Module):
         )
 
     def forward(self, tokens: Tensor) -> Tensor:
-        _check_input(tokens, "TextCNN", ("N", "L"))
+        _checks.check_tensor(tokens, "TextCNN", ("N", "L"), floating=False)
         if tokens.dtype.is_floating_point or tokens.dtype == torch.bool:
             raise TypeError(f"TextCNN expects integer token ids, got dtype {tokens.dtype}")
         if tokens.shape[1] < max(self.widths):
@@ -103,9 +109,14 @@ class Conv1dNet(nn.Module):
         dilation_growth: int = 1,
     ):
         super().__init__()
+        _checks.positive_ints(
+            in_channels=in_channels,
+            num_classes=num_classes,
+            kernel_size=kernel_size,
+        )
         if kernel_size < 1 or kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd (for 'same' padding), got {kernel_size}")
-        _positive("dilation_growth", dilation_growth)
+        _checks.as_int(dilation_growth, "dilation_growth", minimum=1)
         if not channels:
             raise ValueError("channels must list at least one layer width")
         self.in_channels = in_channels
@@ -126,7 +137,7 @@ class Conv1dNet(nn.Module):
         self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(c_in, num_classes))
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_input(x, "Conv1dNet", ("N", self.in_channels, "T"))
+        _checks.check_tensor(x, "Conv1dNet", ("N", self.in_channels, "T"))
         return self.classifier(self.avgpool(self.features(x)))
 
 
@@ -137,14 +148,19 @@ class Conv3dNet(nn.Module):
     each must be at least ``2 ** len(channels)``. A 3x3x3 kernel mixes three neighbouring
     frames as well as a 3x3 neighbourhood (C3D's choice), at ``3x`` the weights of a 3x3 one.
 
-    >>> Conv3dNet(1, 4, channels=(4, 8))(torch.zeros(2, 1, 8, 16, 16)).shape
+    >>> Conv3dNet(1, num_classes=4, channels=(4, 8))(torch.zeros(2, 1, 8, 16, 16)).shape
     torch.Size([2, 4])
     """
 
     def __init__(
-        self, in_channels: int = 3, num_classes: int = 10, *, channels: Sequence[int] = (16, 32)
+        self,
+        in_channels: int = 3,
+        *,
+        num_classes: int = 10,
+        channels: Sequence[int] = (16, 32),
     ):
         super().__init__()
+        _checks.positive_ints(in_channels=in_channels, num_classes=num_classes)
         if not channels:
             raise ValueError("channels must list at least one stage width")
         self.in_channels, self.min_size = in_channels, 2 ** len(channels)
@@ -163,7 +179,7 @@ class Conv3dNet(nn.Module):
         self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(c_in, num_classes))
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_input(x, "Conv3dNet", ("N", self.in_channels, "T", "H", "W"))
+        _checks.check_tensor(x, "Conv3dNet", ("N", self.in_channels, "T", "H", "W"))
         _check_min_size(x, "Conv3dNet", self.min_size)
         return self.classifier(self.avgpool(self.features(x)))
 

@@ -10,7 +10,7 @@ from collections import OrderedDict
 
 from torch import Tensor, nn
 
-from cnnlab.models._blocks import _check_input, _positive
+from cnnlab import _checks
 
 __all__ = [
     "TinyVGG",
@@ -40,14 +40,19 @@ class TinyVGG(nn.Module):
     def __init__(
         self,
         in_channels: int = 3,
-        num_classes: int = 10,
         *,
+        num_classes: int = 10,
         hidden: int = 10,
         image_size: int = 64,
         padding: int = 0,
     ):
         super().__init__()
-        _positive("hidden", hidden)
+        _checks.positive_ints(
+            in_channels=in_channels,
+            num_classes=num_classes,
+            hidden=hidden,
+            image_size=image_size,
+        )
         size = image_size
         for _ in range(2):
             size = (size + 4 * padding - 4) // 2
@@ -74,7 +79,7 @@ class TinyVGG(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         s = self.image_size
-        _check_input(x, "TinyVGG", ("N", self.in_channels, s, s))
+        _checks.check_tensor(x, "TinyVGG", ("N", self.in_channels, s, s))
         return self.classifier(self.features(x))
 
 

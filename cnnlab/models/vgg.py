@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
-from cnnlab.models._blocks import _activation, _check_input, _init_convs, _positive
+from cnnlab import _checks
+from cnnlab.models._blocks import _activation, _init_convs
 
 __all__ = [
     "VGG_CFGS",
@@ -45,7 +46,7 @@ def vgg_block(
     >>> vgg_block(3, 64, 2)(torch.zeros(1, 3, 32, 32)).shape
     torch.Size([1, 64, 16, 16])
     """
-    _positive("num_convs", num_convs)
+    _checks.positive_ints(in_channels=in_channels, out_channels=out_channels, num_convs=num_convs)
     return _vgg_layers([out_channels] * num_convs + ["M"], in_channels, activation, batch_norm)
 
 
@@ -97,17 +98,23 @@ class VGGSmall(nn.Module):
 
     def __init__(
         self,
-        cfg: str | Sequence[int | str] = "small",
+        cfg: str | Sequence[int | str] = 'small',
+        *,
         in_channels: int = 3,
         num_classes: int = 10,
-        *,
         image_size: int = 32,
         hidden: int = 256,
-        activation: str = "relu",
+        activation: str = 'relu',
         dropout: float = 0.5,
         batch_norm: bool = False,
     ):
         super().__init__()
+        _checks.positive_ints(
+            in_channels=in_channels,
+            num_classes=num_classes,
+            image_size=image_size,
+            hidden=hidden,
+        )
         if isinstance(cfg, str):
             if cfg not in VGG_CFGS:
                 raise ValueError(f"cfg must be one of {sorted(VGG_CFGS)} or a list, got {cfg!r}")
@@ -143,7 +150,7 @@ class VGGSmall(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         s = self.image_size
-        _check_input(x, "VGGSmall", ("N", self.in_channels, s, s))
+        _checks.check_tensor(x, "VGGSmall", ("N", self.in_channels, s, s))
         return self.classifier(self.features(x))
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from cnnlab.models._blocks import _check_input, _positive
+from cnnlab import _checks
 from cnnlab.summary import count_params
 
 __all__ = [
@@ -33,6 +33,12 @@ class PatchEmbedding(nn.Module):
 
     def __init__(self, in_channels: int, dim: int, patch_size: int, image_size: int):
         super().__init__()
+        _checks.positive_ints(
+            in_channels=in_channels,
+            dim=dim,
+            patch_size=patch_size,
+            image_size=image_size,
+        )
         num_patches = (image_size // patch_size) ** 2
         self.proj = nn.Conv2d(in_channels, dim, kernel_size=patch_size, stride=patch_size)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
@@ -41,7 +47,7 @@ class PatchEmbedding(nn.Module):
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_input(x, "PatchEmbedding", ("N", self.proj.in_channels, "H", "W"))
+        _checks.check_tensor(x, "PatchEmbedding", ("N", self.proj.in_channels, "H", "W"))
         patches = self.proj(x).flatten(2).transpose(1, 2)  # (N, num_patches, dim)
         cls = self.cls_token.expand(patches.shape[0], -1, -1)
         return torch.cat([cls, patches], dim=1) + self.pos_embed
@@ -69,10 +75,10 @@ class SmallViT(nn.Module):
     def __init__(
         self,
         image_size: int = 32,
+        *,
         patch_size: int = 4,
         in_channels: int = 3,
         num_classes: int = 10,
-        *,
         dim: int = 64,
         depth: int = 4,
         heads: int = 4,
@@ -80,13 +86,21 @@ class SmallViT(nn.Module):
         dropout: float = 0.0,
     ):
         super().__init__()
+        _checks.positive_ints(
+            image_size=image_size,
+            patch_size=patch_size,
+            in_channels=in_channels,
+            num_classes=num_classes,
+            dim=dim,
+            depth=depth,
+            heads=heads,
+        )
         if image_size % patch_size:
             raise ValueError(
                 f"image_size must be divisible by patch_size, got {image_size} and {patch_size}"
             )
         if dim % heads:
             raise ValueError(f"dim must be divisible by heads, got dim={dim}, heads={heads}")
-        _positive("depth", depth)
         self.in_channels, self.image_size = in_channels, image_size
         self.embed = PatchEmbedding(in_channels, dim, patch_size, image_size)
         layer = nn.TransformerEncoderLayer(
@@ -105,7 +119,7 @@ class SmallViT(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         s = self.image_size
-        _check_input(x, "SmallViT", ("N", self.in_channels, s, s))
+        _checks.check_tensor(x, "SmallViT", ("N", self.in_channels, s, s))
         tokens = self.encoder(self.embed(x))  # (N, 1 + num_patches, dim)
         return self.classifier(tokens[:, 0])
 
@@ -118,7 +132,7 @@ class SmallViT(nn.Module):
         >>> abs(count_params(vit) - 100_000) < 5_000
         True
         """
-        _positive("num_params", num_params)
+        _checks.as_int(num_params, "num_params", minimum=1)
 
         def size(dim: int) -> int:
             with torch.device("meta"):

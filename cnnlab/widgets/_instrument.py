@@ -19,6 +19,8 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
+from cnnlab import _checks
+
 __all__ = [
     "Instrument",
 ]
@@ -289,6 +291,11 @@ class Instrument:
 
 
 def _int_slider(description: str, value: int, lo: int, hi: int, step: int = 1) -> widgets.IntSlider:
+    """A slider from ``lo`` to ``hi``; a start value it cannot show raises instead of being
+    clamped or rounded by ipywidgets."""
+    value = _checks.as_int(value, description, lo, hi)
+    if (value - lo) % step:
+        raise ValueError(f"{description} must be {lo} plus a multiple of {step}, got {value}")
     return widgets.IntSlider(value=value, min=lo, max=hi, step=step, description=description,
                              continuous_update=False, style={"description_width": "initial"})
 
