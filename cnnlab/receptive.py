@@ -30,7 +30,7 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
-from cnnlab import _checks
+from cnnlab import _checks, _state
 from cnnlab.ops import conv_output_size
 
 __all__ = [
@@ -545,13 +545,8 @@ def empirical_receptive_field(model: nn.Module, input_size: int | tuple[int, int
                      else (torch.device("cpu"), torch.float32))
     generator = torch.Generator().manual_seed(seed)
     effective = np.zeros((height, width))
-    modes = {module: module.training for module in model.modules()}
-    model.eval()
-    try:
+    with _state.evaluating(model):  # every layer comes back in its own mode
         for _ in range(samples):
             x = torch.randn(1, channels, height, width, generator=generator)
             effective += _unit_gradient(model, x.to(device, dtype), position)[0] / samples
-    finally:
-        for module, training in modes.items():  # put every layer back in its own mode
-            module.training = training
     return ERFResult((box[2] - box[0], box[3] - box[1]), box, effective, position, out_size)

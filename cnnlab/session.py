@@ -30,6 +30,7 @@ __all__ = [
     "profile",
     "seed_everything",
     "setup",
+    "smoke",
     "PROFILES",
 ]
 
@@ -134,30 +135,88 @@ def profile() -> Profile:
 
 @dataclass(frozen=True)
 class Context:
-    """What :func:`setup` chose: ``device``, ``profile`` and ``seed``."""
+    """What :func:`setup` chose: ``device``, ``profile``, ``seed``, ``threads`` and ``smoke``.
+
+    ``seed_source`` says where the seed came from (``"argument"`` or ``"CNNLAB_SEED"``) and
+    ``threads_source`` who set the CPU thread count (``"OMP_NUM_THREADS"`` or ``"cnnlab"``).
+    """
 
     device: torch.device
     profile: Profile
     seed: int
+    threads: int = 1
+    smoke: bool = False
+    seed_source: str = "argument"
+    threads_source: str = "OMP_NUM_THREADS"
 
     def __str__(self) -> str:
-        return (
+        seed = f"{self.seed} (from CNNLAB_SEED)" if self.seed_source == "CNNLAB_SEED" else self.seed
+        line = (
             f"cnnlab {cnnlab.__version__} | device: {self.device.type} | "
-            f"profile: {self.profile.name} | seed: {self.seed}"
+            f"profile: {self.profile.name} | seed: {seed}"
         )
+        # Said only when cnnlab chose it, so a run under OMP_NUM_THREADS prints what it always did.
+        if self.threads_source == "cnnlab":
+            line += f" | threads: {self.threads}"
+        if self.smoke:
+            line += " | smoke run (CNNLAB_SMOKE=1): a few batches per training run"
+        return line
+
+
+def smoke() -> bool:
+    """True under ``CNNLAB_SMOKE=1``: a check that the code runs, not a measurement.
+
+    The profile's data, model sizes and code paths stay as they are, but every training run
+    (:func:`cnnlab.train.fit` and the recipes built on it) stops after a few batches per epoch,
+    so accuracies mean nothing: a notebook skips the asserts that need a full run with
+    ``if not cnnlab.session.smoke(): ...`` (or ``ctx.smoke``).
+
+    >>> smoke() in (True, False)
+    True
+    """
+    value = os.environ.get("CNNLAB_SMOKE", "").strip()
+    if value not in ("", "0", "1"):
+        raise ValueError(f"CNNLAB_SMOKE must be 0 or 1, got {value!r}")
+    return value == "1"
+
+
+def _threads() -> tuple[int, str]:
+    """CPU threads for PyTorch: ``OMP_NUM_THREADS`` if set, else ``min(cores, 4)``.
+
+    More threads than cores (or than a small network can use) make a notebook slower, not
+    faster, when several kernels share a machine."""
+    if os.environ.get("OMP_NUM_THREADS", "").strip():
+        return torch.get_num_threads(), "OMP_NUM_THREADS"
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, 4)), "cnnlab"
 
 
 def setup(seed: int = 0, *, verbose: bool = True) -> Context:
-    """Start a notebook: seed everything, pick device and profile, and print them on one line.
+    """Start a notebook: seed everything, pick device, profile and threads, print them.
+
+    ``CNNLAB_SEED`` (an int), when set, overrides ``seed`` and the printed line says so: the
+    same notebook can then be run under several seeds without editing it.
+    ``CNNLAB_SMOKE=1`` turns on :func:`smoke` runs (``ctx.smoke``).
 
     >>> ctx = setup(seed=0)  # doctest: +SKIP
     cnnlab 0.1.0 | device: cpu | profile: quick | seed: 0
     >>> ctx.device, ctx.profile.name  # doctest: +SKIP
     (device(type='cpu'), 'quick')
     """
+    source = "argument"
+    forced = os.environ.get("CNNLAB_SEED", "").strip()
+    if forced:
+        try:
+            seed = int(forced)
+        except ValueError:
+            raise ValueError(f"CNNLAB_SEED must be an int, got {forced!r}") from None
+        source = "CNNLAB_SEED"
+    threads, threads_source = _threads()
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
     seed_everything(seed)
-    ctx = Context(device=device(), profile=profile(), seed=seed)
+    ctx = Context(device=device(), profile=profile(), seed=seed, threads=threads, smoke=smoke(),
+                  seed_source=source, threads_source=threads_source)
     if verbose:
         print(ctx)
     return ctx
-

@@ -23,6 +23,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from cnnlab import _state
+
 __all__ = [
     "count_params",
     "SummaryRow",
@@ -249,7 +251,7 @@ def summary(
                 calls.append((_name, mod, inputs, out.detach()))
 
         handles.append(module.register_forward_hook(hook))
-    modes = {m: m.training for m in model.modules()}
+    saved = _state.modes(model)
     try:
         param = next(model.parameters(), None)
         device = param.device if param is not None else None  # "meta" works too: shapes only
@@ -265,8 +267,7 @@ def summary(
     finally:
         for h in handles:
             h.remove()
-        for m, mode in modes.items():
-            m.train(mode)
+        _state.restore_modes(saved)
 
     rows: list[SummaryRow] = []
     counted: set[int] = set()
@@ -299,10 +300,7 @@ def _with_receptive_fields(
     """Fill the RF column from cnnlab.receptive where it can describe the model."""
     if len(size) != 3 or size[1] != size[2]:
         return rows
-    try:
-        from cnnlab.receptive import receptive_field
-    except ImportError:
-        return rows
+    from cnnlab.receptive import receptive_field
     try:
         table = receptive_field(model, input_size=size[-1])
     except (TypeError, ValueError, NotImplementedError):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import math
 import os
 import threading
@@ -30,9 +31,18 @@ from torch import Tensor, nn
 from tqdm.std import tqdm as tqdm_text
 
 import cnnlab
-from cnnlab import session
+from cnnlab import _state, session
 from cnnlab.data import Batches, LabeledData
-from cnnlab.session import PROFILES, Context, Profile, device, profile, seed_everything, setup
+from cnnlab.session import (
+    PROFILES,
+    Context,
+    Profile,
+    device,
+    profile,
+    seed_everything,
+    setup,
+    smoke,
+)
 
 if TYPE_CHECKING:
     from cnnlab.models.lenet import train_lenet
@@ -47,6 +57,7 @@ __all__ = [
     "profile",
     "seed_everything",
     "setup",
+    "smoke",
     "train_lenet",
     "HISTORY_KEYS",
     "History",
@@ -164,6 +175,8 @@ def fit(
     if loss_fn is None:
         loss_fn = nn.CrossEntropyLoss()
     scaler = torch.amp.GradScaler("cuda") if use_amp else None
+    cast = _autocast_dtype(dev, use_amp, amp)
+    limit = _SMOKE_BATCHES if session.smoke() else None
     per_batch_types = (torch.optim.lr_scheduler.OneCycleLR, torch.optim.lr_scheduler.CyclicLR)
     per_batch = scheduler_step == "batch" or (
         scheduler_step is None and isinstance(scheduler, per_batch_types)
@@ -177,13 +190,20 @@ def fit(
         disable=not progress,
     )
     epoch = 0
+    # Leave the model's modes (a frozen BatchNorm stays in eval mode) and torch's global
+    # settings as they were found, however the run ends.
+    scope = contextlib.ExitStack()
+    train_mode = scope.enter_context(_state.training(model))
+    scope.enter_context(_state.global_settings(keep_rng=False))
     try:
         for epoch in range(1, epochs + 1):
             bar.set_description(f"epoch {epoch}/{epochs}")
-            model.train()
+            train_mode()
             start = time.perf_counter()
             total, correct, seen = 0.0, 0, 0
             for batch, (x, y) in enumerate(train_loader, 1):
+                if limit is not None and batch > limit:  # CNNLAB_SMOKE: a few batches only
+                    break
                 if stop is not None and stop.is_set():
                     _say(
                         f"stopped on request during epoch {epoch}; returning {epoch - 1} epochs",
@@ -191,7 +211,8 @@ def fit(
                     )
                     return history
                 x, y = _to(x, dev, use_cl), y.to(dev, non_blocking=True)
-                autocast = torch.autocast("cuda", dtype=torch.float16) if use_amp else _no_cast()
+                autocast = (torch.autocast(dev.type, dtype=cast) if cast is not None
+                            else contextlib.nullcontext())
                 with autocast:
                     scores = model(x)
                     loss = loss_fn(scores, y)
@@ -226,7 +247,7 @@ def fit(
             seconds = time.perf_counter() - start
             val = {"loss": math.nan, "acc": math.nan}
             if val_loader is not None:
-                val = evaluate(model, val_loader, dev, loss_fn)
+                val = evaluate(model, _first(val_loader, limit), dev, loss_fn)
             record = (epoch, total / seen, correct / seen, val["loss"], val["acc"], seconds)
             for key, number in zip(HISTORY_KEYS, record, strict=True):
                 history[key].append(float(number))
@@ -239,11 +260,33 @@ def fit(
                 _say(f"stopped by a callback after epoch {epoch}", bar)
                 break
     except KeyboardInterrupt:
+        if not _in_notebook():  # a script (or a test run) is stopped, as Ctrl-C asks
+            raise
         done = len(history["epoch"])
         _say(f"interrupted during epoch {epoch}; returning the {done} finished epochs", bar)
     finally:
         bar.close()
+        scope.close()
     return history
+
+
+_SMOKE_BATCHES = 2  # batches per epoch (and validation batches) under CNNLAB_SMOKE=1
+
+
+def _autocast_dtype(dev: torch.device, use_amp: bool, amp: bool | None) -> torch.dtype | None:
+    """The dtype fit's autocast runs in: float16 with mixed precision on CUDA; under
+    CNNLAB_SMOKE on a CPU, bfloat16 where the CPU supports it, so that a smoke run exercises
+    the same autocast branch a GPU run takes; None (no autocast) otherwise."""
+    if use_amp:
+        return torch.float16
+    if amp is None and dev.type == "cpu" and session.smoke():
+        return torch.bfloat16 if torch.amp.is_autocast_available("cpu") else None
+    return None
+
+
+def _first(loader: Iterable[Any], limit: int | None) -> Iterable[Any]:
+    """The first ``limit`` items of ``loader`` (all of them when ``limit`` is None)."""
+    return loader if limit is None else list(itertools.islice(loader, limit))
 
 
 def _gpu_options(
@@ -256,10 +299,6 @@ def _gpu_options(
     if (use_amp or use_cl) and not cuda:
         raise ValueError(f"amp and channels_last need a CUDA device, got device {dev.type!r}")
     return use_amp, use_cl
-
-
-def _no_cast() -> contextlib.AbstractContextManager[None]:
-    return contextlib.nullcontext()
 
 
 class _NotebookLine(io.TextIOBase):
@@ -397,22 +436,17 @@ def evaluate(
     batches = _as_batches(loader, "loader")
     dev = torch.device(device) if device is not None else _model_device(model)
     loss_fn = loss_fn or nn.CrossEntropyLoss()
-    was_training = model.training
-    model.eval()
     total, correct, seen, counted = 0.0, 0, 0, 0
-    try:
-        with torch.no_grad():
-            for x, y in batches:
-                x, y = x.to(dev), y.to(dev)
-                scores = model(x)
-                n = int(y.shape[0])
-                total += float(loss_fn(scores, y)) * n
-                seen += n
-                if _has_accuracy(scores, y):
-                    correct += _correct(scores, y)
-                    counted += n
-    finally:
-        model.train(was_training)
+    with _state.evaluating(model), torch.no_grad():  # each module's own mode comes back
+        for x, y in batches:
+            x, y = x.to(dev), y.to(dev)
+            scores = model(x)
+            n = int(y.shape[0])
+            total += float(loss_fn(scores, y)) * n
+            seen += n
+            if _has_accuracy(scores, y):
+                correct += _correct(scores, y)
+                counted += n
     if seen == 0:
         raise ValueError("loader yielded no batches")
     return {"loss": total / seen, "acc": correct / counted if counted else math.nan}
@@ -453,16 +487,18 @@ def predict(
     else:
         chunks = _as_batches(data, "data")
     dev = torch.device(device) if device is not None else _model_device(model)
-    was_training = model.training
-    model.eval()
     probs = []
-    try:
-        with torch.no_grad():
-            for batch in chunks:
-                scores = model(batch[0].to(dev))
-                probs.append(torch.softmax(scores.float(), dim=1).cpu())
-    finally:
-        model.train(was_training)
+    with _state.evaluating(model), torch.no_grad():  # each module's own mode comes back
+        for batch in chunks:
+            x = batch[0].to(dev)
+            scores = model(x)
+            if not isinstance(scores, Tensor) or scores.ndim != 2 or scores.shape[0] != len(x):
+                got = tuple(scores.shape) if isinstance(scores, Tensor) else type(scores).__name__
+                raise ValueError(
+                    f"predict needs a classifier whose output is (N, classes) scores, got {got} "
+                    f"for a batch of {len(x)}"
+                )
+            probs.append(torch.softmax(scores.float(), dim=1).cpu())
     prob = torch.cat(probs)
     return prob.argmax(1), prob
 

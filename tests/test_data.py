@@ -412,3 +412,38 @@ def test_every_photo_loads_without_network(name, monkeypatch):
     image = D.sample_photo(name)
     assert (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)) and image.size > 10_000
     assert image.dtype == np.float64 and 0 <= image.min() and image.max() <= 1
+
+
+# ------------------------------------------------------------------------------------------
+# What a loader returns is the caller's own
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+def test_editing_a_loaded_data_set_leaves_the_next_load_unchanged(normalize):
+    first = D.load_dataset("digits", "test", normalize=normalize, verbose=False)
+    images, labels = first.images.clone(), first.labels.clone()
+    first.images.mul_(0)
+    first.labels.zero_()
+    again = D.load_dataset("digits", "test", normalize=normalize, verbose=False)
+    assert torch.equal(again.images, images) and torch.equal(again.labels, labels)
+
+
+def test_test_batches_are_copies_of_the_data():
+    _, test, _ = D.loaders("digits", 64, verbose=False)
+    before = test.images.clone()
+    for x, _ in test:
+        x.sub_(x.mean())
+    assert torch.equal(test.images, before)
+
+
+def test_photos_are_fresh_arrays():
+    photo = D.sample_photo("coffee", size=32)
+    photo[:] = 0
+    assert D.sample_photo("coffee", size=32).max() > 0
+    assert D.sample_photo("coffee", size=32).flags.writeable
+
+
+def test_normalize_must_be_a_bool():
+    with pytest.raises(TypeError, match="normalize must be True or False, got None"):
+        D.load_dataset("digits", normalize=None, verbose=False)  # type: ignore[arg-type]

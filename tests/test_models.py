@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import re
 from collections.abc import Callable
@@ -742,9 +741,6 @@ def test_summary_errors() -> None:
         summary("lenet", (1, 32, 32))  # type: ignore[arg-type]
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("cnnlab.receptive") is None, reason="cnnlab.receptive not written yet"
-)
 def test_summary_receptive_fields_of_lenet5() -> None:
     rf = {r.name: r.receptive_field for r in summary(LeNet5(), (1, 32, 32)).rows}
     # r = r_prev + (k - 1) * jump: 5, 6, 6 + 4 * 2 = 14, 16, 16 + 4 * 4 = 32.

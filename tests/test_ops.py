@@ -9,7 +9,6 @@ differences with torch.autograd.gradcheck.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,17 +24,7 @@ from cnnlab import ops
 TOL = dict(rtol=1e-10, atol=1e-10)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread() -> Iterator[None]:
-    """Tiny tensors: a second thread only adds hand-over cost (100x on a busy 2-core CPU)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def fast(n: int) -> Any:
-    return settings(max_examples=n, derandomize=True, deadline=None)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def t(a: np.ndarray) -> torch.Tensor:
@@ -137,7 +126,7 @@ def test_corr2d_finds_the_edges_of_a_bar() -> None:
 
 @given(st.integers(1, 6), st.integers(1, 6), st.integers(0, 4), st.integers(0, 4),
        st.integers(0, 2**32 - 1))
-@fast(40)
+@settings(max_examples=40)
 def test_corr2d_matches_torch(kh: int, kw: int, extra_h: int, extra_w: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     image, kernel = rng.standard_normal((kh + extra_h, kw + extra_w)), rng.standard_normal((kh, kw))
@@ -199,14 +188,14 @@ def _torch_conv(case: ConvCase) -> np.ndarray:
 
 @pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
 @given(conv_cases())
-@fast(200)
+@settings(max_examples=200)
 def test_conv2d_matches_torch(case: ConvCase) -> None:
     out = ops.conv2d(case.x, case.weight, case.bias, **case.kwargs)
     np.testing.assert_allclose(out, _torch_conv(case), **TOL)
 
 
 @given(conv_cases(allow_strings=False), st.sampled_from([np.float64, np.float32]))
-@fast(120)
+@settings(max_examples=120)
 def test_conv2d_stride1_route_matches_im2col_product(case: ConvCase, dtype: type) -> None:
     # conv2d takes a copy-saving route when the stride is 1 (the input copied kw times, not
     # kh*kw). Force stride 1 and check it against the plain im2col matrix product.
@@ -226,28 +215,36 @@ def test_conv2d_stride1_route_matches_im2col_product(case: ConvCase, dtype: type
 
 @pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
 @given(conv_cases())
-@fast(60)
+@settings(max_examples=60)
 def test_conv2d_naive_matches_torch(case: ConvCase) -> None:
     out = ops.conv2d_naive(case.x, case.weight, case.bias, **case.kwargs)
     np.testing.assert_allclose(out, _torch_conv(case), **TOL)
 
 
+def case_kwargs(case: ConvCase) -> dict[str, Any]:
+    return {k: v for k, v in case.kwargs.items() if k != "groups"}
+
+
 @given(conv_cases(max_groups=1))
-@fast(60)
+@settings(max_examples=60)
 def test_im2col_matches_torch_unfold(case: ConvCase) -> None:
     kwargs = dict(case.kwargs)
     del kwargs["groups"]
-    if isinstance(kwargs["padding"], str):  # F.unfold knows no "same"/"valid"
-        kwargs["padding"] = 0
-        if case.kwargs["padding"] == "same":
-            return
     kernel = case.weight.shape[2:]
-    expected = F.unfold(t(case.x), kernel, **kwargs).numpy()
-    np.testing.assert_array_equal(ops.im2col(case.x, kernel, **kwargs), expected)
+    x = case.x
+    if isinstance(kwargs["padding"], str):  # F.unfold knows no "same"/"valid": pad by hand
+        if kwargs["padding"] == "same":  # span - 1 pixels per axis, the odd one after (torch)
+            dilation = kwargs["dilation"]
+            dh, dw = dilation if isinstance(dilation, tuple) else (dilation, dilation)
+            th, tw = dh * (kernel[0] - 1), dw * (kernel[1] - 1)
+            x = np.pad(x, ((0, 0), (0, 0), (th // 2, th - th // 2), (tw // 2, tw - tw // 2)))
+        kwargs["padding"] = 0
+    expected = F.unfold(t(x), kernel, **kwargs).numpy()
+    np.testing.assert_array_equal(ops.im2col(case.x, kernel, **case_kwargs(case)), expected)
 
 
 @given(pool_cases())
-@fast(120)
+@settings(max_examples=120)
 def test_max_pool2d_matches_torch(case: PoolCase) -> None:
     expected, expected_indices = F.max_pool2d(t(case.x), return_indices=True, **case.kwargs)
     out, indices = ops.max_pool2d(case.x, return_indices=True, **case.kwargs)
@@ -257,7 +254,7 @@ def test_max_pool2d_matches_torch(case: PoolCase) -> None:
 
 
 @given(pool_cases(values="ties"))
-@fast(60)
+@settings(max_examples=60)
 def test_max_pool2d_breaks_ties_like_torch(case: PoolCase) -> None:
     _, expected = F.max_pool2d(t(case.x), return_indices=True, **case.kwargs)
     _, indices = ops.max_pool2d(case.x, return_indices=True, **case.kwargs)
@@ -277,7 +274,7 @@ def test_max_pool2d_special_values_like_torch() -> None:
 
 
 @given(pool_cases())
-@fast(80)
+@settings(max_examples=80)
 def test_avg_pool2d_matches_torch(case: PoolCase) -> None:
     expected = F.avg_pool2d(t(case.x), **case.kwargs).numpy()
     np.testing.assert_allclose(ops.avg_pool2d(case.x, **case.kwargs), expected, **TOL)
@@ -285,7 +282,7 @@ def test_avg_pool2d_matches_torch(case: PoolCase) -> None:
 
 @given(st.tuples(st.integers(1, 3), st.integers(1, 4), st.integers(1, 7), st.integers(1, 7)),
        st.integers(0, 2**32 - 1))
-@fast(30)
+@settings(max_examples=30)
 def test_global_avg_pool2d_matches_torch(shape: tuple[int, ...], seed: int) -> None:
     x = np.random.default_rng(seed).standard_normal(shape)
     expected = F.adaptive_avg_pool2d(t(x), 1).numpy()
@@ -296,7 +293,7 @@ def test_global_avg_pool2d_matches_torch(shape: tuple[int, ...], seed: int) -> N
 
 @given(st.integers(1, 40), st.integers(1, 7), st.integers(1, 4), st.integers(0, 4),
        st.integers(1, 3))
-@fast(150)
+@settings(max_examples=150)
 def test_conv_output_size_matches_torch(size: int, kernel: int, stride: int, padding: int,
                                         dilation: int) -> None:
     if size + 2 * padding < dilation * (kernel - 1) + 1:
@@ -310,7 +307,7 @@ def test_conv_output_size_matches_torch(size: int, kernel: int, stride: int, pad
 
 @given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 3), st.integers(1, 7),
        st.integers(1, 7), st.booleans())
-@fast(50)
+@settings(max_examples=50)
 def test_conv_params_matches_torch(cin_g: int, cout_g: int, groups: int, kh: int, kw: int,
                                    bias: bool) -> None:
     layer = torch.nn.Conv2d(cin_g * groups, cout_g * groups, (kh, kw), bias=bias, groups=groups)
@@ -325,7 +322,7 @@ def test_conv_params_matches_torch(cin_g: int, cout_g: int, groups: int, kh: int
 
 @pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
 @given(conv_cases(), st.integers(0, 2**32 - 1))
-@fast(120)
+@settings(max_examples=120)
 def test_conv2d_backward_matches_autograd(case: ConvCase, seed: int) -> None:
     x, w = t(case.x).requires_grad_(), t(case.weight).requires_grad_()
     b = torch.zeros(case.weight.shape[0], dtype=torch.float64, requires_grad=True)
@@ -352,13 +349,13 @@ def _pool_backward_check(case: PoolCase, seed: int, kind: str) -> None:
 
 
 @given(pool_cases(), st.integers(0, 2**32 - 1))
-@fast(80)
+@settings(max_examples=80)
 def test_max_pool2d_backward_matches_autograd(case: PoolCase, seed: int) -> None:
     _pool_backward_check(case, seed, "max")
 
 
 @given(pool_cases(), st.integers(0, 2**32 - 1))
-@fast(80)
+@settings(max_examples=80)
 def test_avg_pool2d_backward_matches_autograd(case: PoolCase, seed: int) -> None:
     _pool_backward_check(case, seed, "avg")
 
@@ -400,7 +397,7 @@ class NumpyPool(torch.autograd.Function):
 
 
 @given(conv_cases())
-@fast(20)
+@settings(max_examples=20)
 def test_conv2d_backward_gradcheck(case: ConvCase) -> None:
     x, w = t(case.x).requires_grad_(), t(case.weight).requires_grad_()
     b = torch.zeros(case.weight.shape[0], dtype=torch.float64, requires_grad=True)
@@ -409,7 +406,7 @@ def test_conv2d_backward_gradcheck(case: ConvCase) -> None:
 
 
 @given(pool_cases(), st.sampled_from(["max", "avg"]))
-@fast(30)
+@settings(max_examples=30)
 def test_pool_backward_gradcheck(case: PoolCase, kind: str) -> None:
     x = t(case.x).requires_grad_()
     assert torch.autograd.gradcheck(lambda x: NumpyPool.apply(x, kind, case.kwargs), (x,))

@@ -3,7 +3,6 @@ and the receptive field measured by back-propagation."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -28,18 +27,12 @@ from cnnlab.receptive import (
     receptive_field,
 )
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-@pytest.fixture(autouse=True, scope="module")
-def seeded_single_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+
+@pytest.fixture(autouse=True)
+def seeded() -> None:
     torch.manual_seed(0)
-    yield
-    torch.set_num_threads(threads)
-
-
-def fast(n: int) -> Any:
-    return settings(max_examples=n, derandomize=True, deadline=None)
 
 
 @cache
@@ -196,7 +189,7 @@ def test_out_size_matches_a_forward_pass(name: str, input_size: int) -> None:
 
 @given(st.integers(2, 4), st.integers(1, 3), st.integers(0, 1), st.booleans(),
        st.integers(9, 40))
-@fast(40)
+@settings(max_examples=40)
 def test_ceil_mode_pooling_sizes(kernel: int, stride: int, padding: int, use_max: bool,
                                  size: int) -> None:
     padding = min(padding, kernel // 2)
@@ -243,7 +236,7 @@ def random_stacks(draw: Any) -> nn.Sequential:
 
 
 @given(random_stacks())
-@fast(12)
+@settings(max_examples=12)
 def test_random_stacks_measured_field_equals_computed(model: nn.Sequential) -> None:
     final = receptive_field(model).final
     input_size = 2 * final.rf + 4 * final.jump + 16  # the centre unit's field fits inside

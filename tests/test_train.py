@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
 import random
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,15 +19,11 @@ from cnnlab.data import Batches, LabeledData, load_dataset, shapes
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No forced profile, offline data, and one thread: these networks are too small to gain
-    from two, and on a busy machine two threads wait for each other."""
-    monkeypatch.delenv("CNNLAB_PROFILE", raising=False)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, one_torch_thread: None) -> None:
+    """No forced profile, seed or smoke run, offline data, and one thread."""
+    for name in ("CNNLAB_PROFILE", "CNNLAB_SEED", "CNNLAB_SMOKE"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CNNLAB_OFFLINE", "1")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def tiny_data(n: int = 96, seed: int = 0) -> LabeledData:
@@ -200,11 +196,12 @@ def test_callbacks_and_stop_event(capsys):
     assert "stopped on request during epoch 2" in capsys.readouterr().out
 
 
-def test_interrupt_returns_the_finished_epochs(capsys):
+def test_interrupt_in_a_notebook_returns_the_finished_epochs(capsys, monkeypatch):
     def interrupt(epoch: int, history: T.History, model: nn.Module) -> None:
         if epoch == 2:
             raise KeyboardInterrupt
 
+    monkeypatch.setattr(T, "_in_notebook", lambda: True)  # the kernel's Stop button
     history, _ = run(epochs=4, callbacks=[interrupt])
     assert history["epoch"] == [1, 2]
     assert "interrupted during epoch 2" in capsys.readouterr().out
@@ -421,3 +418,134 @@ def test_numpy_numbers_are_accepted_like_python_ones():
 def test_liveplot_every_must_be_an_int_not_a_bool():
     with pytest.raises(TypeError, match="every must be an int, got True"):
         T.LivePlot(every=True)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------------------
+# Training leaves the model's modes and the process's state as it found them
+# ------------------------------------------------------------------------------------------
+
+
+def frozen_bn_net() -> nn.Module:
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
+                        nn.Linear(4 * 10 * 10, 10))
+    net.train()
+    net[1].eval()  # frozen, as in transfer learning
+    return net
+
+
+def test_a_frozen_batchnorm_stays_frozen_through_fit_evaluate_and_predict():
+    net, data = frozen_bn_net(), tiny_data()
+    stats = net[1].running_mean.clone()
+    T.fit(net, Batches(data, 32), data, epochs=2, progress=False)
+    assert net.training and not net[1].training
+    assert torch.equal(net[1].running_mean, stats)  # its statistics were not trained
+    T.evaluate(net, data)
+    T.predict(net, data.images)
+    assert net.training and not net[1].training
+
+
+def test_fit_leaves_a_model_in_eval_mode_in_eval_mode():
+    net = tiny_net().eval()
+    T.fit(net, tiny_data(), epochs=1, progress=False)
+    assert not any(m.training for m in net.modules())
+
+
+def test_fit_lets_keyboard_interrupt_through_in_a_script():
+    def interrupt(epoch, history, model):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        T.fit(tiny_net(), tiny_data(), epochs=2, progress=False, callbacks=[interrupt])
+
+
+def global_state() -> tuple:
+    return (torch.are_deterministic_algorithms_enabled(), torch.get_num_threads(),
+            torch.get_default_dtype())
+
+
+def test_fit_and_train_lenet_leave_global_state_and_generators_as_found():
+    torch.use_deterministic_algorithms(False)
+    before = global_state()
+    T.fit(tiny_net(), tiny_data(), epochs=1, progress=False)
+    assert global_state() == before
+    digits = load_dataset("digits", size=32, limit=64, verbose=False)
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    T.train_lenet(digits, epochs=1, progress=False)
+    assert global_state() == before
+    assert torch.equal(torch.rand(3), expected)  # the caller's generator did not move
+
+
+def test_train_lenet_is_the_same_run_for_the_same_seed():
+    digits = load_dataset("digits", size=32, limit=64, verbose=False)
+    a, _ = T.train_lenet(digits, epochs=1, progress=False, seed=5)
+    b, _ = T.train_lenet(digits, epochs=np.int64(1), progress=False, seed=5)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+
+
+def test_predict_checks_that_the_model_gives_class_scores():
+    with pytest.raises(ValueError, match=r"\(N, classes\) scores, got \(5, 3, 16, 16\)"):
+        T.predict(nn.Identity(), torch.rand(5, 3, 16, 16))
+
+
+# ------------------------------------------------------------------------------------------
+# CNNLAB_SEED, CNNLAB_SMOKE and the thread count (setup)
+# ------------------------------------------------------------------------------------------
+
+
+def test_cnnlab_seed_overrides_the_argument_and_says_so(monkeypatch, capsys):
+    monkeypatch.setenv("CNNLAB_SEED", "7")
+    ctx = T.setup(seed=0)
+    assert ctx.seed == 7 and ctx.seed_source == "CNNLAB_SEED"
+    assert "seed: 7 (from CNNLAB_SEED)" in capsys.readouterr().out
+    a = torch.rand(1)
+    T.seed_everything(7)
+    assert torch.equal(a, torch.rand(1))
+    monkeypatch.setenv("CNNLAB_SEED", "x")
+    with pytest.raises(ValueError, match="CNNLAB_SEED must be an int, got 'x'"):
+        T.setup()
+
+
+def test_setup_keeps_omp_num_threads_and_otherwise_picks_at_most_four(monkeypatch, capsys):
+    threads = torch.get_num_threads()
+    try:
+        monkeypatch.setenv("OMP_NUM_THREADS", "1")
+        ctx = T.setup()
+        assert ctx.threads_source == "OMP_NUM_THREADS" and "threads" not in capsys.readouterr().out
+        monkeypatch.delenv("OMP_NUM_THREADS")
+        ctx = T.setup()
+        cores = len(os.sched_getaffinity(0))
+        assert ctx.threads == min(cores, 4) == torch.get_num_threads()
+        assert f"threads: {ctx.threads}" in capsys.readouterr().out
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_smoke_runs_cap_every_epoch_to_a_few_batches(monkeypatch):
+    seen = []
+
+    class Counting(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = tiny_net()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if self.training:
+                seen.append(torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu")
+                            else None)
+            return self.net(x)
+
+    monkeypatch.setenv("CNNLAB_SMOKE", "1")
+    assert T.smoke() and T.setup(verbose=False).smoke
+    history = T.fit(Counting(), Batches(tiny_data(), 8), epochs=3, progress=False)
+    assert history["epoch"] == [1.0, 2.0, 3.0] and len(seen) == 3 * 2
+    if torch.amp.is_autocast_available("cpu"):
+        assert set(seen) == {torch.bfloat16}  # the autocast branch a GPU run takes
+    monkeypatch.setenv("CNNLAB_SMOKE", "0")
+    seen.clear()
+    T.fit(Counting(), Batches(tiny_data(), 8), epochs=1, progress=False)
+    assert len(seen) == 12 and set(seen) == {None}
+    monkeypatch.setenv("CNNLAB_SMOKE", "yes")
+    with pytest.raises(ValueError, match="CNNLAB_SMOKE must be 0 or 1"):
+        T.smoke()

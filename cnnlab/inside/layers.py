@@ -7,14 +7,14 @@ top-level children) and :func:`feature_maps` runs an image up to one of them.
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
 
 from cnnlab import _checks
+from cnnlab._state import evaluating as _evaluating
 
 __all__ = [
     "RULES",
@@ -181,18 +181,6 @@ def _as_image_batch(images: Any) -> Tensor:
         raise ValueError(f"expected images of shape (N, C, H, W), got {tuple(data.shape)}")
     _checks.check_tensor(data, "images")
     return data
-
-
-@contextmanager
-def _evaluating(model: nn.Module) -> Iterator[None]:
-    """Eval mode inside the block; every module's own training flag restored after it."""
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        yield
-    finally:
-        for module, mode in modes:
-            module.training = mode
 
 
 def _class_scores(model: nn.Module, x: Tensor, target: int | None) -> Tensor:

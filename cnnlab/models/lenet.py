@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor, nn
 
-from cnnlab import _checks, session
+from cnnlab import _checks, _state, session
 from cnnlab.data import Batches, LabeledData, random_affine
 from cnnlab.models._blocks import _activation
 from cnnlab.session import seed_everything
@@ -192,13 +192,31 @@ def train_lenet(
     Returns:
         ``(model, history)``.
     """
-    from cnnlab.train import fit  # the loop module re-exports this recipe: import it late
-
     if not isinstance(train, LabeledData) or train.shape[1:] != (32, 32):
         got = train.shape if isinstance(train, LabeledData) else type(train).__name__
         raise ValueError(f"train must be LabeledData of 32x32 images (use size=32), got {got}")
-    epochs = epochs if epochs is not None else (30 if len(train) <= 10_000 else 15)
-    seed_everything(seed)
+    epochs = _checks.as_int(epochs, "epochs", minimum=1) if epochs is not None else (
+        30 if len(train) <= 10_000 else 15)
+    batch_size = _checks.as_int(batch_size, "batch_size", minimum=1)
+    # The run is seeded, the caller's generators and torch's flags are left as they were.
+    with _state.global_settings(keep_rng=True):
+        seed_everything(seed)
+        return _train_lenet(train, val, seed, epochs, batch_size, lr, device, progress, callbacks)
+
+
+def _train_lenet(
+    train: LabeledData,
+    val: LabeledData | None,
+    seed: int,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    device: torch.device | str | None,
+    progress: bool,
+    callbacks: Sequence[Callback],
+) -> tuple[nn.Module, History]:
+    from cnnlab.train import fit  # the loop module re-exports this recipe: import it late
+
     model = LeNet5("modern", num_classes=train.num_classes, in_channels=train.shape[0])
     dev = torch.device(device) if device is not None else session.device()
     data = (train.images.to(dev), train.labels.to(dev))  # on a GPU, augment there too
