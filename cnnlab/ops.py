@@ -499,7 +499,12 @@ def max_pool2d(x: ArrayLike, kernel_size: IntPair, stride: IntPair | None = None
     ranking = np.maximum(x_arr, np.finfo(x_arr.dtype).min)  # NaN stays NaN and wins, as in torch
     windows = _windows(_pad(ranking, geometry, value=-np.inf), geometry)  # (N, C, Ho, Wo, kh, kw)
     ho, wo = geometry.out
-    tap = windows.reshape(n, c, ho, wo, kh * kw).argmax(axis=-1)  # first maximum, row-major
+    flat = windows.reshape(n, c, ho, wo, kh * kw)
+    tap = flat.argmax(axis=-1)  # the first maximum, row-major
+    nan = np.isnan(flat)
+    if nan.any():  # torch keeps the *last* NaN of a window (it replaces the winner on a NaN)
+        last_nan = kh * kw - 1 - nan[..., ::-1].argmax(axis=-1)
+        tap = np.where(nan.any(axis=-1), last_nan, tap)
     # Window (r, s) starts at padded pixel (r*sh, s*sw), i.e. at input pixel (r*sh - top,
     # s*sw - left); its winning tap is kh x kw-cell number `tap`.
     (sh, sw), ((top, _), (left, _)) = geometry.stride, geometry.padding

@@ -19,6 +19,7 @@ import io
 import itertools
 import math
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -659,9 +660,17 @@ def save_checkpoint(
         "history": _plain(history, "history"),
         "extra": _plain(extra, "extra"),
     }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    # Write a new, uniquely named file beside the target (O_EXCL: never through a planted
+    # symlink or an existing file), then rename it over the target in one step.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(state, f)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
     return path
 
 

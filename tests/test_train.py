@@ -549,3 +549,14 @@ def test_smoke_runs_cap_every_epoch_to_a_few_batches(monkeypatch):
     monkeypatch.setenv("CNNLAB_SMOKE", "yes")
     with pytest.raises(ValueError, match="CNNLAB_SMOKE must be 0 or 1"):
         T.smoke()
+
+
+def test_save_checkpoint_does_not_follow_a_planted_symlink(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    target = tmp_path / "net.pt"
+    os.symlink(victim, tmp_path / "net.pt.tmp")  # where the old code wrote first
+    T.save_checkpoint(target, nn.Linear(1, 1))
+    assert victim.read_text() == "keep me"
+    assert not target.is_symlink() and "model" in T.load_checkpoint(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.pt", "net.pt.tmp", "victim.txt"]
