@@ -12,14 +12,16 @@ Each module holds one idea of the course; a package splits an idea into one file
 - :mod:`cnnlab.data` -- offline-first data: sources and caches, batches and augmentation,
   synthetic shapes, photographs.
 - :mod:`cnnlab.session` -- starting a notebook: device, seeding, run profiles (:func:`setup`).
-- :mod:`cnnlab.train` -- the training loop with curves, evaluation, prediction, checkpoints
-  (it re-exports :mod:`cnnlab.session` and ``train_lenet`` for the notebooks).
+- :mod:`cnnlab.train` -- the training loop with curves, evaluation and prediction (it
+  re-exports :mod:`cnnlab.session`, :mod:`cnnlab.checkpoints` and ``train_lenet``).
+- :mod:`cnnlab.checkpoints` -- saving and loading a model, its optimizer and its history.
 - :mod:`cnnlab.viz` -- the plotting helpers every notebook uses.
 - :mod:`cnnlab.inside` -- Zeiler-Fergus deconvnet, top activations, occlusion, saliency.
 - :mod:`cnnlab.widgets` -- the interactive instruments (ipywidgets), one file per instrument.
 - :mod:`cnnlab.quiz` -- quizzes with instant feedback that also work in the static book.
 
-Argument checks shared by all of them live in the private ``cnnlab._checks``.
+Argument checks shared by all of them live in the private ``cnnlab._checks``; saving and
+restoring train/eval modes and global settings in ``cnnlab._state``.
 
 Submodules are imported on demand, so ``import cnnlab`` stays fast.
 """
@@ -30,6 +32,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what __getattr__ loads on demand, spelled out for type checkers
+    from cnnlab import checkpoints as checkpoints
     from cnnlab import data as data
     from cnnlab import inside as inside
     from cnnlab import models as models
@@ -52,6 +55,7 @@ _SUBMODULES = (
     "data",
     "session",
     "train",
+    "checkpoints",
     "viz",
     "inside",
     "widgets",

@@ -7,9 +7,9 @@ when the loss blows up, can be stopped by a callback or a ``threading.Event`` (a
 button), and on CUDA uses mixed precision and channels-last memory on its own.
 
 The notebook set-up (:func:`setup`, :func:`device`, :func:`seed_everything`, the profiles) lives
-in :mod:`cnnlab.session`, and the LeNet-5 recipe :func:`train_lenet` beside its model in
-:mod:`cnnlab.models.lenet`; both are re-exported here, where the notebooks have always found
-them.
+in :mod:`cnnlab.session`, checkpoints in :mod:`cnnlab.checkpoints`, and the LeNet-5 recipe
+:func:`train_lenet` beside its model in :mod:`cnnlab.models.lenet`; all are re-exported here,
+where the notebooks have always found them.
 """
 
 from __future__ import annotations
@@ -18,12 +18,9 @@ import contextlib
 import io
 import itertools
 import math
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,8 +28,8 @@ import torch
 from torch import Tensor, nn
 from tqdm.std import tqdm as tqdm_text
 
-import cnnlab
 from cnnlab import _state, session
+from cnnlab.checkpoints import load_checkpoint, save_checkpoint
 from cnnlab.data import Batches, LabeledData
 from cnnlab.session import (
     PROFILES,
@@ -618,125 +615,6 @@ class LivePlot:
         else:
             self._handle.update(image)
 
-
-# ---------------------------------------------------------------------------------------------
-# Checkpoints
-# ---------------------------------------------------------------------------------------------
-
-
-def save_checkpoint(
-    path: str | os.PathLike[str],
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer | None = None,
-    *,
-    epoch: int | None = None,
-    history: History | None = None,
-    **extra: Any,
-) -> Path:
-    """Save model (and optimizer) state, the epoch, the history and plain ``extra`` values.
-
-    Only tensors, numbers, strings and lists/dicts of them are stored, so that
-    :func:`load_checkpoint` can read the file with ``torch.load(..., weights_only=True)``,
-    which never runs code from the file. The file is written under a temporary name first,
-    then renamed, so a crash never leaves half a checkpoint.
-
-    Returns:
-        The path written.
-
-    >>> import tempfile
-    >>> path = save_checkpoint(Path(tempfile.mkdtemp()) / "net.pt", nn.Linear(2, 1), epoch=3)
-    >>> load_checkpoint(path, nn.Linear(2, 1))["epoch"]
-    3
-    """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {
-        "cnnlab_version": cnnlab.__version__,
-        "model": model.state_dict(),
-        "optimizer": None if optimizer is None else optimizer.state_dict(),
-        "epoch": _plain(epoch, "epoch"),
-        "history": _plain(history, "history"),
-        "extra": _plain(extra, "extra"),
-    }
-    # Write a new, uniquely named file beside the target (O_EXCL: never through a planted
-    # symlink or an existing file), then rename it over the target in one step.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def _plain(value: Any, where: str) -> Any:
-    """``value`` as built-in types and tensors (NumPy numbers become Python numbers)."""
-    if value is None or isinstance(value, str | Tensor):
-        return value
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return float(value)
-    if isinstance(value, list | tuple):
-        return [_plain(item, where) for item in value]
-    if isinstance(value, dict):
-        return {_plain(k, where): _plain(item, where) for k, item in value.items()}
-    raise TypeError(
-        f"{where} may hold only tensors, numbers, strings and lists/dicts of them "
-        f"(safe to load), got {type(value).__name__}"
-    )
-
-
-def load_checkpoint(
-    path: str | os.PathLike[str],
-    model: nn.Module | None = None,
-    optimizer: torch.optim.Optimizer | None = None,
-    *,
-    map_location: str | torch.device = "cpu",
-) -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_checkpoint` (safely: ``weights_only=True``).
-
-    Args:
-        path: the file.
-        model, optimizer: if given, their states are restored from the file.
-        map_location: where tensors are loaded (default CPU; the model keeps its own device).
-
-    Returns:
-        The checkpoint: ``model``, ``optimizer`` (state dicts), ``epoch``, ``history``, ``extra``.
-
-    Raises:
-        FileNotFoundError: no such file.
-        RuntimeError: the file is corrupt, not a cnnlab checkpoint, or the model does not match.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:
-        raise RuntimeError(
-            f"could not read the checkpoint {path} ({type(err).__name__}: {err}). The file is "
-            f"corrupt or was not written by cnnlab.train.save_checkpoint; save it again."
-        ) from err
-    if not isinstance(state, dict) or "model" not in state:
-        raise RuntimeError(f"{path} is not a cnnlab checkpoint (no 'model' entry)")
-    if model is not None:
-        try:
-            model.load_state_dict(state["model"])
-        except RuntimeError as err:
-            raise RuntimeError(f"the checkpoint {path} does not fit this model: {err}") from err
-    if optimizer is not None:
-        if state.get("optimizer") is None:
-            raise RuntimeError(f"the checkpoint {path} holds no optimizer state")
-        optimizer.load_state_dict(state["optimizer"])
-    return state
 
 
 def __getattr__(name: str) -> Any:

@@ -23,7 +23,7 @@ MODULES = sorted(
 # Modules whose examples the course points readers to: each must have at least one.
 WITH_EXAMPLES = [f"cnnlab.{m}" for m in
                  ("ops", "receptive", "models", "data", "train", "viz", "inside", "widgets",
-                  "quiz", "session", "summary", "_checks")]
+                  "quiz", "session", "summary", "_checks", "_state")]
 
 
 def _run(name: str) -> doctest.TestResults:
