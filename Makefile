@@ -91,12 +91,13 @@ test-smoke: env
 test-colab: env
 	$(PY) -m pytest tests/standalone/test_colab.py -q -p no:cacheprovider -s
 
-## Every notebook in the full profile on this machine's GPU; writes docs/full_profile.md (wall
-## times and the numbers each notebook glues). Without a GPU it runs nothing and says so there.
+## Every notebook in the full profile on this machine's GPU; writes its table into
+## docs/teaching.md (wall times and the numbers each notebook glues). Without a GPU it runs
+## nothing and the table says "not measured".
 full: env
 	CNNLAB_PROFILE=full PYTHONHASHSEED=0 $(PY) tools/run_notebooks.py --gpu-only \
-	    --table docs/full_profile.md \
-	    --note "Measured by \`make full\` on $$(date -u +%F), $$($(PY) -c 'import torch; print(torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU")')."
+	    --table docs/teaching.md \
+	    --note "Written by \`make full\` on $$(date -u +%F), $$($(PY) -c 'import torch; print(torch.cuda.get_device_name() if torch.cuda.is_available() else "on a machine without a GPU")')."
 
 ## Re-execute notebooks in place (quick profile, offline) and store their outputs.
 execute: env

@@ -151,3 +151,20 @@ def test_chapter_figures_have_numbered_captions() -> None:
             names[name] = path.name
     assert names, "no chapter figure found"
     assert not problems, "\n".join(problems)
+
+
+def test_full_profile_table_states_no_time_nobody_measured() -> None:
+    """docs/teaching.md's full-profile table is the one `make full` writes: one row per notebook,
+    and wall times only where a GPU run produced them."""
+    text = (ROOT / "docs" / "teaching.md").read_text()
+    begin, end = "<!-- make full: table begins -->", "<!-- make full: table ends -->"
+    assert begin in text and end in text, "docs/teaching.md lost the markers `make full` writes in"
+    block = text.split(begin, 1)[1].split(end, 1)[0]
+    rows = [line for line in block.splitlines() if line.startswith("| `")]
+    assert sorted(r.split("`")[1] for r in rows) == sorted(
+        str(p.relative_to(ROOT)) for p in NOTEBOOKS), "re-run `make full`: notebooks changed"
+    if "without a GPU" in block:
+        assert all("| not measured | not measured |" in r for r in rows), (
+            "the table claims times from a machine without a GPU")
+    else:
+        assert "Written by `make full` on" in block, "the table must say where it comes from"

@@ -26,7 +26,7 @@ import os
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,23 +115,20 @@ def _describe(nb: nbformat.NotebookNode, err: CellExecutionError) -> str:
     return f"{err.ename}: {err.evalue.strip()[:300]}"
 
 
-def _run_job(job: tuple[Path, dict[str, str], int]) -> Run:
-    return run_one(*job)
-
-
 def run_all(work: list[tuple[Path, dict[str, str]]], jobs: int = 1, timeout: int = 900,
             echo: bool = True) -> list[Run]:
     """Each (notebook, settings) pair, ``jobs`` kernels at a time (one process each, so each
     sees only its own environment)."""
-    results = []
+    results: dict[int, Run] = {}
     with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for run in pool.map(_run_job, [(p, s, timeout) for p, s in work]):
-            results.append(run)
+        futures = {pool.submit(run_one, p, s, timeout): i for i, (p, s) in enumerate(work)}
+        for future in as_completed(futures):  # report each run as it ends
+            run = results[futures[future]] = future.result()
             if echo:
                 verdict = "ok  " if run.ok else "FAIL"
                 print(f"{verdict} {run.seconds:6.1f} s  {run.label}"
                       + (f"\n       {run.error}" if run.error else ""), flush=True)
-    return results
+    return [results[i] for i in range(len(work))]
 
 
 def not_measured(paths: list[Path], note: str) -> str:
@@ -149,6 +146,19 @@ def table(results: list[Run], note: str) -> str:
         glued = "; ".join(f"{k} = {v}" for k, v in run.glued.items()) or "none glued"
         lines.append(f"| `{run.notebook}` | {time_cell} | {glued.replace('|', '/')} |")
     return "\n".join(lines) + "\n"
+
+
+BEGIN, END = "<!-- make full: table begins -->", "<!-- make full: table ends -->"
+
+
+def write_table(path: Path, text: str) -> None:
+    """Write ``text`` to ``path``; where the file holds the BEGIN/END markers (docs/teaching.md),
+    replace only what lies between them."""
+    old = path.read_text() if path.exists() else ""
+    if BEGIN in old and END in old:
+        head, rest = old.split(BEGIN, 1)
+        text = head + BEGIN + "\n" + text + END + rest.split(END, 1)[1]
+    path.write_text(text)
 
 
 def main(argv: list[str]) -> int:
@@ -174,8 +184,8 @@ def main(argv: list[str]) -> int:
             print("make full: this machine has no CUDA GPU; the full profile was not run "
                   "and the table says 'not measured'")
             if args.table:
-                args.table.write_text(not_measured(paths, args.note + " No GPU on the machine "
-                                                   "that last ran `make full`: not measured."))
+                write_table(args.table, not_measured(
+                    paths, args.note + " The full profile was not run: nothing measured."))
             return 0
         extra.setdefault("CNNLAB_PROFILE", "full")
     start = time.perf_counter()
@@ -195,7 +205,7 @@ def main(argv: list[str]) -> int:
     for run in failed:
         print(f"FAILED {run.label}: {run.error}")
     if args.table:
-        args.table.write_text(table(results, args.note))
+        write_table(args.table, table(results, args.note))
         print(f"table written to {args.table}")
     return 1 if failed else 0
 

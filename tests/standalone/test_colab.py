@@ -43,6 +43,9 @@ COLAB_STARTS_WITH = ["torch", "torchvision", "numpy", "ipykernel"]
 
 
 def _run(*args: str, **kw: Any) -> str:
+    """Run a command outside the checkout (python -c would import cnnlab/ from the current
+    folder) and return what it printed."""
+    kw.setdefault("cwd", "/")
     done = subprocess.run(list(args), check=True, capture_output=True, text=True, **kw)
     return done.stdout
 
@@ -125,8 +128,7 @@ def test_notebooks_install_cnnlab_on_colabs_stack(tmp_path: Path) -> None:
         os.environ.update(old)
 
     assert _torch_state(python) == before, "installing cnnlab changed torch"
-    where = _run(str(python), "-c", "import cnnlab; print(cnnlab.__file__)", env=clean,
-                 cwd=tmp_path).strip()
+    where = _run(str(python), "-c", "import cnnlab; print(cnnlab.__file__)", env=clean).strip()
     assert where.startswith(str(env_dir)), where
     origin = _run(str(python), "-c", "import importlib.metadata as m; "
                   "print(m.distribution('cnnlab').read_text('direct_url.json'))", env=clean)
