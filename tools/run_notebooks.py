@@ -98,7 +98,12 @@ def run_one(path: Path, settings: dict[str, str], timeout: int = 900) -> Run:
         except CellExecutionError as err:
             result.error = _describe(nb, err)
         except (CellTimeoutError, DeadKernelError) as err:
-            result.error = f"{type(err).__name__}: {str(err).strip().splitlines()[-1][:300]}"
+            code = [c for c in nb.cells if c.cell_type == "code"]
+            index = next((i for i, c in enumerate(code) if c.execution_count is None), -1)
+            first = next((line for line in code[index].source.splitlines()
+                          if line.strip() and not line.startswith("#")), "") if code else ""
+            result.error = (f"code cell {index + 1} ({first.strip()[:60]!r}): "
+                            f"{type(err).__name__} (cell timeout {timeout} s)")
     result.seconds = time.perf_counter() - start
     result.glued = _glued(nb)
     return result
