@@ -45,3 +45,10 @@ def test_table_goes_between_the_markers(tmp_path: Path) -> None:
     assert "old table" not in text and "| `chapters/x.ipynb` | 12 s | acc = 0.97 |" in text
     rows = rn.not_measured(rn.all_notebooks()[:2], "No GPU.").splitlines()
     assert rows[-1].endswith("| not measured | not measured |") and len(rows) == 6
+
+
+def test_a_timeout_names_the_cell_that_ran_out_of_time(tmp_path: Path) -> None:
+    slow = _notebook(tmp_path / "slow.ipynb", "x = 1", "import time\ntime.sleep(60)")
+    run = rn.run_one(slow, {}, timeout=5)
+    assert not run.ok and run.error.startswith("code cell 2 ('import time')")
+    assert "CellTimeoutError" in run.error

@@ -90,18 +90,20 @@ def run_one(path: Path, settings: dict[str, str], timeout: int = 900) -> Run:
     os.environ.update(settings)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="nbrun-") as folder:
+        started: list[int] = []  # index in nb.cells of each cell as it starts
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                                resources={"metadata": {"path": folder}})
+                                resources={"metadata": {"path": folder}},
+                                on_cell_start=lambda cell, cell_index: started.append(cell_index))
         try:
             client.execute()
             result.ok = True
         except CellExecutionError as err:
             result.error = _describe(nb, err)
         except (CellTimeoutError, DeadKernelError) as err:
-            code = [c for c in nb.cells if c.cell_type == "code"]
-            index = next((i for i, c in enumerate(code) if c.execution_count is None), -1)
-            first = next((line for line in code[index].source.splitlines()
-                          if line.strip() and not line.startswith("#")), "") if code else ""
+            cell = nb.cells[started[-1]] if started else nbformat.v4.new_code_cell()
+            index = [c for c in nb.cells if c.cell_type == "code"].index(cell) if started else -1
+            first = next((line for line in cell.source.splitlines()
+                          if line.strip() and not line.startswith("#")), "")
             result.error = (f"code cell {index + 1} ({first.strip()[:60]!r}): "
                             f"{type(err).__name__} (cell timeout {timeout} s)")
     result.seconds = time.perf_counter() - start
