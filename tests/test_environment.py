@@ -73,7 +73,8 @@ def _all_imports() -> dict[str, set[str]]:
             if cell.cell_type == "code":
                 for name in _imports(cell.source):
                     found.setdefault(name, set()).add(str(path.relative_to(ROOT)))
-    local = {"cnnlab", "book_fixes", "conftest"} | {p.stem for p in (ROOT / "tests").rglob("*.py")}
+    local = {"cnnlab", "conftest"} | {p.stem for d in ("tests", "tools", "book_ext")
+                                      for p in (ROOT / d).rglob("*.py")}
     return {name: where for name, where in found.items()
             if name not in sys.stdlib_module_names and name not in local}
 
