@@ -1,4 +1,5 @@
 # Two commands on a fresh machine: `make book` and `make test` (see README.md).
+SHELL  := /bin/bash
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -10,15 +11,31 @@ NB     ?= chapters/*.ipynb labs/*.ipynb
 # must come from the same arithmetic as the re-run (float sums depend on the thread count).
 NBENV  := CNNLAB_PROFILE=quick CNNLAB_OFFLINE=1 PYTHONHASHSEED=0 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: env book test test-unit test-notebooks test-book test-browser test-standalone execute bench lint clean
+# The seed x thread matrix that `make test` samples: notebook:CNNLAB_SEED:threads, a fixed
+# subset (the chapters and labs whose results depend most on the run); `make test-matrix` runs
+# every notebook at seeds 0, 1, 2 and 1 and 4 threads.
+MATRIX_SUBSET ?= chapters/09_resnet.ipynb:1:4 chapters/13_beyond_classification.ipynb:2:4 \
+                 labs/lab02_train_lenet.ipynb:2:1
+RUNNB  := CNNLAB_PROFILE=quick CNNLAB_OFFLINE=1 PYTHONHASHSEED=0 $(PY) tools/run_notebooks.py
+
+.PHONY: env book test test-unit test-notebooks test-book test-browser test-standalone \
+        test-matrix-subset test-matrix test-smoke test-colab full execute bench lint clean
 
 env: $(STAMP)
 
+# requirements.lock holds the tested versions, for Linux x86-64 (CUDA wheels of PyTorch). Any
+# other machine (macOS, ARM, Windows) gets the version ranges of pyproject.toml instead.
+PLATFORM := $(shell uname -sm)
 $(STAMP): $(LOCK) pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+ifeq ($(PLATFORM),Linux x86_64)
 	$(PY) -m pip install -q -r $(LOCK)
 	$(PY) -m pip install -q --no-deps -e .
+else
+	@echo "$(PLATFORM): not the lock's platform; installing pyproject.toml's version ranges"
+	$(PY) -m pip install -q -e ".[dev,book]"
+endif
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (cnnlab)" >/dev/null
 	@touch $(STAMP)
 
@@ -29,7 +46,7 @@ book: env
 
 ## All the tests: lint, cnnlab's unit tests, nbval on every notebook, every notebook run alone
 ## against cnnlab's wheel, a strict book build and every page in a browser.
-test: env lint test-unit test-notebooks test-standalone test-book test-browser
+test: env lint test-unit test-notebooks test-standalone test-matrix-subset test-book test-browser
 	@echo "make test: all checks passed"
 
 test-unit: env
@@ -50,19 +67,52 @@ test-browser: env
 
 ## Every notebook copied alone into an empty folder and run against cnnlab's built wheel
 ## (as on Colab): no notebook may read a file beside it or import cnnlab from the source tree.
+## The same run also compares each cell's figures (count, pixel size) with the stored ones.
 test-standalone: env
-	$(PY) -m pytest tests/standalone -n 2 -q -p no:cacheprovider
+	$(PY) -m pytest tests/standalone/test_standalone.py -n 2 -q -p no:cacheprovider
+
+## A few cells of the seed x thread matrix (MATRIX_SUBSET): each notebook must end without error.
+test-matrix-subset: env
+	$(RUNNB) $(addprefix --case ,$(MATRIX_SUBSET))
+
+## Every notebook, top to bottom in a fresh kernel, for CNNLAB_SEED 0, 1, 2 x 1 and 4 threads
+## (outputs not compared: each must end without error), 126 runs. Two kernels at a time at one
+## thread; one at a time at four, so that the four threads are not shared with another kernel.
+test-matrix: env
+	$(RUNNB) --matrix --threads 1 --jobs 2; one=$$?; \
+	$(RUNNB) --matrix --threads 4 --jobs 1; four=$$?; exit $$(( one | four ))
+
+## Every notebook in the full profile, each training run capped to a few batches (CNNLAB_SMOKE):
+## the full profile's data sets (offline stand-ins here), model sizes and code paths, on a CPU.
+test-smoke: env
+	CNNLAB_PROFILE=full CNNLAB_SMOKE=1 CNNLAB_OFFLINE=1 PYTHONHASHSEED=0 OMP_NUM_THREADS=1 \
+	    $(PY) tools/run_notebooks.py --jobs 2
+
+## cnnlab installed by the notebooks' own install line on Colab's stack (a fresh environment
+## with the newest torch, torchvision and numpy): see tests/standalone/test_colab.py.
+test-colab: env
+	$(PY) -m pytest tests/standalone/test_colab.py -q -p no:cacheprovider -s
+
+## Every notebook in the full profile on this machine's GPU; writes its table into
+## docs/teaching.md (wall times and the numbers each notebook glues). Without a GPU it runs
+## nothing and the table says "not measured".
+full: env
+	CNNLAB_PROFILE=full PYTHONHASHSEED=0 $(PY) tools/run_notebooks.py --gpu-only \
+	    --table docs/teaching.md \
+	    --note "Written by \`make full\` on $$(date -u +%F), $$($(PY) -c 'import torch; print(torch.cuda.get_device_name() if torch.cuda.is_available() else "on a machine without a GPU")')."
 
 ## Re-execute notebooks in place (quick profile, offline) and store their outputs.
 execute: env
 	$(NBENV) $(PY) tools/execute.py $(NB)
 
 ## conv.py twice: as the environment is, then with NumPy's BLAS free to use the CPU's own
-## kernel (some machines pin OpenBLAS to an older one; see the script's docstring).
+## kernel (some machines pin OpenBLAS to an older one; see benchmarks/README.md).
+## A missed bar exits non-zero, except in the run with the environment's pinned OpenBLAS kernel,
+## which reports its verdict only (benchmarks/README.md).
 bench: env
-	$(PY) benchmarks/conv.py
-	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/conv.py
-	$(PY) benchmarks/lenet.py
+	set -o pipefail; { $(PY) benchmarks/conv.py --report-only && \
+	  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/conv.py && \
+	  $(PY) benchmarks/lenet.py; } 2>&1 | tee benchmarks/last_run.txt
 
 lint: env
 	$(VENV)/bin/ruff check cnnlab tests benchmarks tools book_ext

@@ -17,6 +17,11 @@ the batch of 32 (its cost is linear in the batch). Each case is timed at 1 threa
 threads (this machine's cores). Calls alternate between cnnlab and
 PyTorch so that a busy machine slows both alike; the table shows the best time of each and
 the ratio cnnlab / PyTorch (1.0 = as fast, 2.0 = twice as slow).
+
+Bars, at 1 thread: conv2d 3x3 pad 1 at most 2x PyTorch, max_pool2d at most 3x. A missed bar
+exits with status 1. ``--report-only`` prints the same table and the verdict but exits 0: make
+bench uses it for the run with the pinned kernel, whose matrix product alone is slower than the
+bar (see benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -50,9 +56,15 @@ def best_times(calls: dict[str, Callable[[], Any]], repeats: int) -> dict[str, f
     return {name: min(values) for name, values in times.items()}
 
 
-def main() -> None:
+CONV_BAR = 2.0  # conv2d 3x3, padding 1, 1 thread: cnnlab time / PyTorch time
+POOL_BAR = 3.0  # max_pool2d 2x2/2 and 3x3/2, 1 thread
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--report-only", action="store_true",
+                        help="print the verdict but exit 0 when a bar is missed")
     args = parser.parse_args()
 
     rng = np.random.default_rng(0)
@@ -113,9 +125,16 @@ def main() -> None:
 
     conv = ratios["conv2d 32x64x32x32, 64 3x3, pad 1", 1]
     pool = max(ratios["max_pool2d 2x2 stride 2", 1], ratios["max_pool2d 3x3 stride 2", 1])
-    print(f"bars at 1 thread: conv2d {conv:.2f}x (<= 2: {'PASS' if conv <= 2 else 'FAIL'}), "
-          f"max_pool2d {pool:.2f}x (<= 3: {'PASS' if pool <= 3 else 'FAIL'})")
+    missed = [f"{what} {ratio:.2f}x > {bar:g}x" for what, ratio, bar in
+              (("conv2d", conv, CONV_BAR), ("max_pool2d", pool, POOL_BAR)) if ratio > bar]
+    print(f"bars at 1 thread: conv2d {conv:.2f}x (<= {CONV_BAR:g}), "
+          f"max_pool2d {pool:.2f}x (<= {POOL_BAR:g}): "
+          + ("FAIL: " + "; ".join(missed) if missed else "PASS"))
+    if missed and args.report_only:
+        print("(--report-only: exit status 0 although a bar was missed)")
+        return 0
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import re
-from importlib.metadata import requires
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,9 +27,11 @@ def test_binder_pins_are_the_tested_ones_and_cover_cnnlab_dependencies() -> None
     differ = {name: (version, lock.get(name)) for name, version in binder.items()
               if lock.get(name) != version}
     assert not differ, f"binder/requirements.txt pins that differ from requirements.lock: {differ}"
-    runtime = [dep for dep in requires("cnnlab") or [] if "extra ==" not in dep]
+    # pyproject.toml itself, not the installed metadata (a stale editable install would hide a
+    # dependency added since it was made).
+    runtime = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     needed = {re.sub(r"[-_.]+", "-", re.split(r"[<>=!~ \[;]", dep)[0]).lower() for dep in runtime}
-    assert "torch" in needed, f"cnnlab's installed metadata lists no torch: {runtime}"
+    assert "torch" in needed, f"pyproject.toml lists no torch: {runtime}"
     missing = needed - binder.keys()
     assert not missing, f"missing from binder/requirements.txt: {sorted(missing)}"
 

@@ -8,6 +8,7 @@ no warning is left unexplained in its outputs.
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import nbformat
@@ -75,6 +76,22 @@ def test_first_code_cell_sets_up_device_profile_and_seed(
         f"{path.name}: the first cell must install cnnlab from {url}, the book's repository")
 
 
+def _assert_statements(source: str) -> int:
+    """How many ``assert`` statements the cell's code holds (IPython magics and shell lines
+    are blanked first; a comment, a string or ``assert_close`` is not an assert statement)."""
+    lines = ["pass" if line.lstrip().startswith(("%", "!")) else line
+             for line in source.splitlines()]
+    tree = ast.parse("\n".join(lines))
+    return sum(isinstance(node, ast.Assert) for node in ast.walk(tree))
+
+
+def test_assert_statements_are_counted_as_such() -> None:
+    assert _assert_statements("assert x > 0") == 1
+    assert _assert_statements("if ok:\n    assert a, 'msg'\nassert b") == 2
+    assert _assert_statements("# assert x\ns = 'assert'\ntorch.testing.assert_close(a, b)") == 0
+    assert _assert_statements("%time x = 1\nassert x") == 1
+
+
 def test_varying_outputs_are_backed_by_asserts(
     notebook: tuple[Path, nbformat.NotebookNode],
 ) -> None:
@@ -83,10 +100,10 @@ def test_varying_outputs_are_backed_by_asserts(
     for i, cell in enumerate(cells):
         if "nbval-ignore-output" not in cell.metadata.get("tags", []):
             continue
-        nearby = cell.source + "".join(c.source for c in cells[i + 1 : i + 3])
-        assert "assert" in nearby, (
+        nearby = sum(_assert_statements(c.source) for c in cells[i : i + 3])
+        assert nearby, (
             f"{path.name}, cell [{cell.execution_count}]: output ignored by nbval but no assert "
-            "in it or the next two code cells backs what it shows"
+            "statement in it or the next two code cells backs what it shows"
         )
 
 
@@ -134,3 +151,20 @@ def test_chapter_figures_have_numbered_captions() -> None:
             names[name] = path.name
     assert names, "no chapter figure found"
     assert not problems, "\n".join(problems)
+
+
+def test_full_profile_table_states_no_time_nobody_measured() -> None:
+    """docs/teaching.md's full-profile table is the one `make full` writes: one row per notebook,
+    and wall times only where a GPU run produced them."""
+    text = (ROOT / "docs" / "teaching.md").read_text()
+    begin, end = "<!-- make full: table begins -->", "<!-- make full: table ends -->"
+    assert begin in text and end in text, "docs/teaching.md lost the markers `make full` writes in"
+    block = text.split(begin, 1)[1].split(end, 1)[0]
+    rows = [line for line in block.splitlines() if line.startswith("| `")]
+    assert sorted(r.split("`")[1] for r in rows) == sorted(
+        str(p.relative_to(ROOT)) for p in NOTEBOOKS), "re-run `make full`: notebooks changed"
+    if "without a GPU" in block:
+        assert all("| not measured | not measured |" in r for r in rows), (
+            "the table claims times from a machine without a GPU")
+    else:
+        assert "Written by `make full` on" in block, "the table must say where it comes from"

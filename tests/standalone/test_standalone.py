@@ -2,13 +2,21 @@
 repository and executed with cnnlab installed from its built wheel, not from the source tree.
 
 A notebook that reads a file beside it, or imports from the repository through a relative path,
-fails here. Part of ``make test``; ``make test-standalone`` runs it alone.
+fails here. The run also checks what nbval cannot (it skips images): every code cell shows as
+many figures as its stored outputs, each of the same pixel size (within 5% in a cell whose
+outputs vary, tagged nbval-ignore-output). Part of ``make test``; ``make test-standalone`` runs
+it alone.
+
+The heavy dependencies come from the course environment here; tests/standalone/test_colab.py
+installs cnnlab into an environment of its own, the way a Colab reader does.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import sysconfig
@@ -61,6 +69,67 @@ def wheel_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield env_dir
 
 
+def _png_size(data: str) -> tuple[int, int]:
+    """(width, height) of a base64 PNG, read from its IHDR chunk."""
+    head = base64.b64decode(data[:64])
+    if head[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG")
+    width, height = struct.unpack(">II", head[16:24])
+    return width, height
+
+
+def figures(nb: nbformat.NotebookNode) -> list[list[tuple[str, tuple[int, int]]]]:
+    """For each code cell, the images it shows: (MIME type, pixel size) in output order
+    (JPEGs are reported with size (0, 0): only their count is compared)."""
+    cells = []
+    for cell in (c for c in nb.cells if c.cell_type == "code"):
+        shown = []
+        for out in cell.get("outputs", []):
+            for mime, data in out.get("data", {}).items():
+                if mime == "image/png":
+                    shown.append((mime, _png_size(data)))
+                elif mime.startswith("image/") and mime != "image/svg+xml":
+                    shown.append((mime, (0, 0)))
+        cells.append(shown)
+    return cells
+
+
+def figure_differences(stored: nbformat.NotebookNode, fresh: nbformat.NotebookNode) -> list[str]:
+    """Cells whose fresh images differ in number or pixel size from the stored ones."""
+    problems = []
+    code = [c for c in stored.cells if c.cell_type == "code"]
+    for index, (cell, old, new) in enumerate(zip(code, figures(stored), figures(fresh),
+                                                 strict=True)):
+        where = f"code cell {index + 1} ([{cell.execution_count}] stored)"
+        if len(old) != len(new):
+            problems.append(f"{where}: {len(new)} images, stored {len(old)}")
+            continue
+        varies = "nbval-ignore-output" in cell.metadata.get("tags", [])
+        for (mime, (w0, h0)), (_, (w1, h1)) in zip(old, new, strict=True):
+            if varies:
+                same = abs(w1 - w0) <= 0.05 * w0 and abs(h1 - h0) <= 0.05 * h0
+            else:
+                same = (w0, h0) == (w1, h1)
+            if not same:
+                problems.append(f"{where}: {mime} {w1}x{h1} px, stored {w0}x{h0}")
+    return problems
+
+
+def test_figure_check_sees_a_missing_and_a_resized_image() -> None:
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAIAAAADCAYAAAC56t6BAAAAEklEQVR4nGP4z8DwHwyBNAMDAE"
+    assert _png_size(png) == (2, 3)
+    def nb(*outputs: dict) -> nbformat.NotebookNode:
+        cell = nbformat.v4.new_code_cell("plot()", execution_count=1)
+        cell.outputs = [nbformat.v4.new_output("display_data", data=o) for o in outputs]
+        return nbformat.v4.new_notebook(cells=[cell])
+    one = nb({"image/png": png, "text/plain": "<Figure size 2x3 with 1 Axes>"})
+    assert figure_differences(one, one) == []
+    assert "1 images, stored 0" in figure_differences(nb(), one)[0]
+    wide = png.replace("AAAAIAAAAD", "AAAAMAAAAD")  # the width field says 3
+    assert _png_size(wide) == (3, 3)
+    assert "3x3 px, stored 2x3" in figure_differences(one, nb({"image/png": wide}))[0]
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_alone(path: Path, wheel_env: Path, tmp_path: Path) -> None:
     alone = tmp_path / path.name
@@ -83,4 +152,9 @@ def test_notebook_runs_alone(path: Path, wheel_env: Path, tmp_path: Path) -> Non
         os.environ.update(old)
     where = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
     assert str(wheel_env) in where, f"{path.name} imported cnnlab from {where.strip()}"
+    nb.cells.pop()
+    differ = figure_differences(nbformat.read(path, as_version=4), nb)
+    assert not differ, (f"{path.name}: the re-run's figures differ from the stored ones "
+                        "(re-execute it with `make execute` if that is intended):\n"
+                        + "\n".join(differ))
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".ipynb") == [path.name]

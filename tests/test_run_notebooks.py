@@ -1,0 +1,54 @@
+"""tools/run_notebooks.py, the runner behind make test-matrix, test-smoke and full: it passes each
+setting to a fresh kernel, reports a failing cell with its error, collects glued values, and
+writes its table between docs/teaching.md's markers."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+import run_notebooks as rn  # noqa: E402
+
+
+def _notebook(path: Path, *sources: str) -> Path:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def test_settings_reach_the_kernel_and_failures_name_their_cell(tmp_path: Path) -> None:
+    good = _notebook(tmp_path / "good.ipynb",
+                     "import os\nfrom myst_nb import glue",
+                     "glue('seed', int(os.environ['CNNLAB_SEED']) * 10)\n"
+                     "assert os.environ['OMP_NUM_THREADS'] == '4'")
+    bad = _notebook(tmp_path / "bad.ipynb", "x = 1", "# the second cell\nassert x == 2, 'x is 1'")
+    settings = rn.matrix((2,), (4,))[0]
+    runs = rn.run_all([(good, settings), (bad, settings)], jobs=2, echo=False)
+    assert [r.ok for r in runs] == [True, False]
+    assert runs[0].glued == {"seed": "20"}
+    assert "code cell 2" in runs[1].error and "AssertionError: x is 1" in runs[1].error
+    assert rn.matrix() == [rn.matrix((s,), (t,))[0] for s in (0, 1, 2) for t in (1, 4)]
+
+
+def test_table_goes_between_the_markers(tmp_path: Path) -> None:
+    page = tmp_path / "teaching.md"
+    page.write_text(f"before\n{rn.BEGIN}\nold table\n{rn.END}\nafter\n")
+    run = rn.Run("chapters/x.ipynb", {}, ok=True, seconds=12.3, glued={"acc": "0.97"})
+    rn.write_table(page, rn.table([run], "Written by a test."))
+    text = page.read_text()
+    assert text.startswith("before\n") and text.endswith(f"{rn.END}\nafter\n")
+    assert "old table" not in text and "| `chapters/x.ipynb` | 12 s | acc = 0.97 |" in text
+    rows = rn.not_measured(rn.all_notebooks()[:2], "No GPU.").splitlines()
+    assert rows[-1].endswith("| not measured | not measured |") and len(rows) == 6
+
+
+def test_a_timeout_names_the_cell_that_ran_out_of_time(tmp_path: Path) -> None:
+    slow = _notebook(tmp_path / "slow.ipynb", "x = 1", "import time\ntime.sleep(60)")
+    run = rn.run_one(slow, {}, timeout=5)
+    assert not run.ok and run.error.startswith("code cell 2 ('import time')")
+    assert "CellTimeoutError" in run.error
