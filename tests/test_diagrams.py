@@ -164,3 +164,142 @@ def test_format_shape():
     assert format_shape((8, 4, 16, 16)) == "8@4x16x16"
     assert format_shape([10]) == "10"
     assert np.asarray(format_shape(()) == "scalar")
+
+
+# ---------------------------------------------------------------------------------------------
+# Mechanism diagrams: labels present, numbers from cnnlab.ops / cnnlab.receptive
+# ---------------------------------------------------------------------------------------------
+
+from cnnlab import diagrams, ops, receptive  # noqa: E402
+
+
+def numbers_on(fig: Figure) -> list[str]:
+    return texts(fig)
+
+
+def test_conv_window_numbers_are_corr2d():
+    rng = np.random.default_rng(0)
+    image = rng.integers(-3, 4, size=(6, 7)).astype(float)
+    kernel = rng.integers(-2, 3, size=(3, 3)).astype(float)
+    fig = diagrams.conv_window(image, kernel, position=(2, 3))
+    expected = ops.corr2d(image, kernel)
+    np.testing.assert_array_equal(fig.output, expected)
+    shown = texts(fig)
+    assert "output 4x5" in shown and "kernel 3x3" in shown and "input 6x7" in shown
+    assert any(t.startswith("output[2,3] =") and t.endswith(f"= {expected[2, 3]:g}")
+               for t in shown)
+    # every output value is written in the grid
+    for value in expected.ravel():
+        assert f"{value:g}" in shown
+    with pytest.raises(ValueError, match="position"):
+        diagrams.conv_window(image, kernel, position=(4, 0))
+    with pytest.raises(ValueError, match="fit"):
+        diagrams.conv_window(np.ones((2, 2)), np.ones((3, 3)))
+
+
+@pytest.mark.parametrize("size,kernel,padding,stride", [(5, 3, 1, 2), (7, 3, 0, 1), (6, 4, 2, 3)])
+def test_padding_stride_output_size(size, kernel, padding, stride):
+    fig = diagrams.padding_stride(size, kernel, padding, stride)
+    out = ops.conv_output_size(size, kernel, stride, padding)
+    assert fig.out_size == out
+    shown = texts(fig)
+    assert f"output {out}x{out}" in shown
+    assert any(t.endswith(f"= {out}") and f"s={stride}" in t for t in shown)
+    with pytest.raises(ValueError, match="stride"):
+        diagrams.padding_stride(5, 3, 1, 0)
+
+
+def test_im2col_diagram_is_ops_im2col():
+    fig = diagrams.im2col_diagram(5, 3, 2)
+    x = np.arange(1, 26, dtype=float).reshape(1, 1, 5, 5)
+    np.testing.assert_array_equal(fig.columns, ops.im2col(x, 3, 2)[0])
+    assert fig.columns.shape == (9, 4)
+    assert any("9 rows" in t and "4 columns" in t for t in texts(fig))
+    with pytest.raises(ValueError, match="kernel"):
+        diagrams.im2col_diagram(3, 4)
+
+
+def test_max_pool_switches_match_ops():
+    rng = np.random.default_rng(1)
+    x = rng.permutation(36).reshape(6, 6).astype(float)
+    fig = diagrams.max_pool_switches(x, kernel=3)
+    pooled, idx = ops.max_pool2d(x[None, None], 3, return_indices=True)
+    np.testing.assert_array_equal(fig.pooled, pooled[0, 0])
+    np.testing.assert_array_equal(fig.switches, idx[0, 0])
+    # unpooling puts each maximum back where it was and zeros elsewhere
+    assert np.count_nonzero(fig.unpooled) == 4
+    assert fig.unpooled.ravel()[idx[0, 0].ravel()].tolist() == pooled[0, 0].ravel().tolist()
+    assert "max pool 3x3" in texts(fig)
+    with pytest.raises(ValueError, match="divide"):
+        diagrams.max_pool_switches(x, kernel=4)
+
+
+def test_receptive_field_growth_matches_the_table():
+    layers = [receptive.conv(3), receptive.pool(2), receptive.conv(3), receptive.conv(5, 2)]
+    fig = diagrams.receptive_field_growth(layers, input_size=40)
+    table = receptive.receptive_field(layers, input_size=40)
+    assert fig.covered == table.final.rf
+    shown = " ".join(texts(fig))
+    for row in table:
+        assert f"{row.out_size} units, rf = {row.rf}" in shown
+    with pytest.raises(TypeError, match="Layer"):
+        diagrams.receptive_field_growth([3, 3])
+
+
+def test_residual_identity_labels():
+    shown = texts(diagrams.residual_identity())
+    assert "identity" in shown and "y = F(x) + x" in shown
+    assert any("+ I" in t and "partial" in t for t in shown)
+
+
+@pytest.mark.parametrize("c_in,c_out,k", [(3, 4, 3), (32, 64, 3), (8, 8, 5)])
+def test_depthwise_separable_counts(c_in, c_out, k):
+    fig = diagrams.depthwise_separable(c_in, c_out, k)
+    standard = ops.conv_params(c_in, c_out, k, bias=False)
+    separable = c_in * k * k + c_in * c_out
+    assert fig.counts["standard"] == standard == c_out * k * k * c_in
+    assert fig.counts["depthwise"] + fig.counts["pointwise"] == separable
+    shown = " ".join(texts(fig))
+    assert f"= {standard} weights" in shown and f"= {separable} weights" in shown
+    assert torch.nn.Conv2d(c_in, c_out, k, bias=False).weight.numel() == standard
+
+
+def test_transposed_conv_matches_torch():
+    kernel = np.arange(9, dtype=float).reshape(3, 3)
+    fig = diagrams.transposed_conv_unpool(kernel, stride=2)
+    small = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]], dtype=torch.float64)
+    expected = torch.nn.functional.conv_transpose2d(
+        small, torch.tensor(kernel, dtype=torch.float64)[None, None], stride=2)[0, 0]
+    np.testing.assert_allclose(fig.upsampled, expected.numpy())
+    assert fig.unpooled.sum() == 10 and np.count_nonzero(fig.unpooled) == 4
+    assert "transposed conv 3x3/2: 5x5" in texts(fig)
+
+
+def test_unet_skips_sizes():
+    fig = diagrams.unet_skips(64, (8, 16, 32, 64))
+    assert fig.sizes == [64, 32, 16, 8]
+    shown = texts(fig)
+    assert "skip: copy 8@64x64" in shown and "conv  64@8x8" in shown
+    with pytest.raises(ValueError, match="channels"):
+        diagrams.unet_skips(32, (16,))
+    with pytest.raises(ValueError, match="too many"):
+        diagrams.unet_skips(4, (1, 2, 3, 4))
+
+
+@pytest.mark.parametrize("n,w,s", [(64, 32, 4), (100, 28, 8)])
+def test_sliding_vs_convolutional_counts(n, w, s):
+    fig = diagrams.sliding_vs_convolutional(n, w, s)
+    per_side = ops.conv_output_size(n, w, s)
+    assert fig.per_side == per_side
+    shown = " ".join(texts(fig))
+    assert f"{per_side}x{per_side} = {per_side ** 2} crops" in shown
+    assert f"score map {per_side}x{per_side}" in shown
+    with pytest.raises(ValueError, match="fit"):
+        diagrams.sliding_vs_convolutional(16, 32, 4)
+
+
+def test_docstring_examples():
+    import doctest
+
+    results = doctest.testmod(diagrams, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert results.attempted > 0 and results.failed == 0
