@@ -26,6 +26,7 @@ returned) and raises ``TypeError``/``ValueError`` naming what it expected.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -264,6 +265,10 @@ class _Box:
     modifier: bool = False  # BN, activation, dropout: fused into the box before it
     inp: int = -1
     out: int = -1
+    first: str = ""  # the module that opened the box (before BN/activation were fused in)
+
+    def __post_init__(self) -> None:
+        self.first = self.first or self.module
 
 
 @dataclass
@@ -461,6 +466,10 @@ def _wire(call: _Call, depth: int, max_depth: int | None) -> Any:
     for chain in chains:
         items.extend(chain.items)
     items = _flatten(items)
+    if depth == 1 and call.name and len(items) >= 3 and all(isinstance(i, _Box) for i in items):
+        # a named part of the model (features, classifier, stage1): framed, or cut into stages
+        staged = _stages(items)
+        return _Series(items, title=call.name) if staged is items else _Series(staged)
     structured = [i for i in items if isinstance(i, (_Parallel, _Residual))]
     if len(structured) == 1 and isinstance(call.module, nn.Module) and call.name:
         structured[0].title = call.name
@@ -738,6 +747,7 @@ def draw_model(
     *,
     title: str | None = None,
     max_depth: int | None = None,
+    show_names: bool = False,
     max_height: float = 9.0,
     fontsize: float = 8.5,
 ) -> ModelDiagram:
@@ -759,6 +769,7 @@ def draw_model(
         title: figure title (default: the model's class name and the input shape).
         max_depth: draw modules nested deeper than this as one box each (``None``: expand all;
             ``1`` on a ResNet draws each stage as one box).
+        show_names: start each box with its module's name (``c1: conv 5x5``).
         max_height: height of a column in inches before the drawing wraps.
         fontsize: font size of the box labels.
 
@@ -804,6 +815,10 @@ def draw_model(
     tree = _node(root, 0, max_depth)
     items = tree.items if isinstance(tree, _Series) and not tree.title else [tree]
     items = _stages(_flatten(list(items)))
+    if show_names:
+        for box in _boxes(_Series(items)):
+            if box.kind != "merge":
+                box.label = f"{box.first.split('.')[-1]}: {box.label}"
     source = _Box("input", tuple(input_shape), "<input>", "input")
     items = [source, *items]
 
@@ -818,15 +833,19 @@ def draw_model(
     total_h = max(col_h)
     heading = title if title is not None else (
         f"{type(model).__name__} on {format_shape(tuple(input_shape))}")
+    lines = textwrap.wrap(heading, max(16, int((total_w + 0.4) / (0.0085 * (fontsize + 2)))),
+                          break_long_words=False) or [""]
+    heading = "\n".join(lines)
+    extra = 0.2 * max(len(lines) - 1, 0)
     with _style():
-        fig: ModelDiagram = _new_figure((total_w + 0.4, total_h + 0.7), ModelDiagram)
+        fig: ModelDiagram = _new_figure((total_w + 0.4, total_h + 0.7 + extra), ModelDiagram)
         ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
         ax.set_xlim(-0.2, total_w + 0.2)
-        ax.set_ylim(-(total_h + 0.2), 0.5)
+        ax.set_ylim(-(total_h + 0.2), 0.5 + extra)
         ax.set_aspect("equal")
         ax.axis("off")
         if heading:
-            ax.text(total_w / 2, 0.25, heading, ha="center", va="center",
+            ax.text(total_w / 2, 0.25 + extra / 2, heading, ha="center", va="center",
                     fontsize=fontsize + 2, fontweight="bold")
         painter = _Painter(ax, fontsize)
         x = 0.0

@@ -130,6 +130,14 @@ def test_an_edited_model_gets_its_own_diagram():
     assert fig.boxes[1].shape == (12, 28, 28)
 
 
+def test_show_names_and_named_parts():
+    fig = draw_model(models.LeNet5(), (1, 32, 32), show_names=True)
+    labels = [b.label for b in fig.boxes]
+    assert labels[1:6] == ["c1: conv 5x5, Tanh", "s2: avg pool 2x2/2", "c3: conv 5x5, Tanh",
+                           "s4: avg pool 2x2/2", "c5: conv 5x5, Tanh"]
+    assert {"features", "classifier"} <= set(texts(fig))  # the model's two parts are framed
+
+
 def test_max_depth_collapses_blocks():
     fig = draw_model(models.resnet_cifar(20), (3, 32, 32), max_depth=1)
     labels = [b.label for b in fig.boxes]
