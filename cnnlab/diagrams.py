@@ -471,7 +471,7 @@ def _wire(call: _Call, depth: int, max_depth: int | None) -> Any:
         staged = _stages(items)
         return _Series(items, title=call.name) if staged is items else _Series(staged)
     structured = [i for i in items if isinstance(i, (_Parallel, _Residual))]
-    if len(structured) == 1 and isinstance(call.module, nn.Module) and call.name:
+    if len(structured) == 1 and call.name and depth > 0 and not structured[0].title:
         structured[0].title = call.name
         # the merge box stands for the block's output: name it after the block
         structured[0].merge.module = call.name
@@ -817,8 +817,9 @@ def draw_model(
     items = _stages(_flatten(list(items)))
     if show_names:
         for box in _boxes(_Series(items)):
-            if box.kind != "merge":
-                box.label = f"{box.first.split('.')[-1]}: {box.label}"
+            name = box.first.split(".")[-1]
+            if box.kind != "merge" and name != box.label.split(",")[0]:
+                box.label = f"{name}: {box.label}"
     source = _Box("input", tuple(input_shape), "<input>", "input")
     items = [source, *items]
 
