@@ -34,3 +34,14 @@ def server(book: Path) -> Iterator[str]:
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    import test_book
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=test_book.CHROMIUM, args=test_book.CHROMIUM_FLAGS)
+        yield b
+        b.close()

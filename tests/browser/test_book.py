@@ -17,7 +17,6 @@ from __future__ import annotations
 import gzip
 import re
 import shutil
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -46,16 +45,6 @@ def pages(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.html")
                   if p.name not in skip
                   and not p.relative_to(root).parts[0].startswith(("_", ".", "vendor")))
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield b
-        b.close()
 
 
 class _Links(HTMLParser):

@@ -16,13 +16,12 @@ loads; at a phone's width (375 px) no instrument may be wider than the screen.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from test_book import CHROMIUM, CHROMIUM_FLAGS, MAX_PAGE_BYTES
+from test_book import CHROMIUM, MAX_PAGE_BYTES
 
 from cnnlab import instruments as ins
 
@@ -82,16 +81,6 @@ class Tab:
         return self.problems
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield b
-        b.close()
-
-
 def grid(table: Any) -> np.ndarray:
     """The exact values of a number table (null cells, not yet computed, become nan)."""
     rows = table.evaluate("t => Array.from(t.rows).map(r => Array.from(r.cells)"
@@ -111,8 +100,8 @@ def readout(box: Any, key: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def test_kernel_explorer(chromium: Any, server: str) -> None:
-    tab = Tab(chromium, server, "chapters/02_convolution.html")
+def test_kernel_explorer(browser: Any, server: str) -> None:
+    tab = Tab(browser, server, "chapters/02_convolution.html")
     box = tab.instrument("kernel-explorer")
     ref = ins.KernelExplorer()
 
@@ -160,8 +149,8 @@ def test_kernel_explorer(chromium: Any, server: str) -> None:
     assert not tab.close()
 
 
-def test_conv_stepper(chromium: Any, server: str) -> None:
-    tab = Tab(chromium, server, "chapters/02_convolution.html")
+def test_conv_stepper(browser: Any, server: str) -> None:
+    tab = Tab(browser, server, "chapters/02_convolution.html")
     box = tab.instrument("conv-stepper")
     ref = ins.ConvStepper()
 
@@ -190,8 +179,8 @@ def test_conv_stepper(chromium: Any, server: str) -> None:
     assert not tab.close()
 
 
-def test_pooling_shift(chromium: Any, server: str) -> None:
-    tab = Tab(chromium, server, "chapters/03_pooling.html")
+def test_pooling_shift(browser: Any, server: str) -> None:
+    tab = Tab(browser, server, "chapters/03_pooling.html")
     box = tab.instrument("pooling-shift")
     ref = ins.PoolingShift()
 
@@ -220,8 +209,8 @@ def test_pooling_shift(chromium: Any, server: str) -> None:
     assert not tab.close()
 
 
-def test_feature_maps(chromium: Any, server: str) -> None:
-    tab = Tab(chromium, server, "chapters/04_channels_stride_padding.html")
+def test_feature_maps(browser: Any, server: str) -> None:
+    tab = Tab(browser, server, "chapters/04_channels_stride_padding.html")
     box = tab.instrument("feature-maps")
     ref = ins.FeatureMaps()
 
@@ -254,8 +243,8 @@ def test_feature_maps(chromium: Any, server: str) -> None:
     assert not tab.close()
 
 
-def test_receptive_field(chromium: Any, server: str) -> None:
-    tab = Tab(chromium, server, "chapters/05_receptive_fields.html")
+def test_receptive_field(browser: Any, server: str) -> None:
+    tab = Tab(browser, server, "chapters/05_receptive_fields.html")
     box = tab.instrument("receptive-field")
 
     def check(layers: str, size: int) -> None:
@@ -287,8 +276,8 @@ def test_receptive_field(chromium: Any, server: str) -> None:
     assert not tab.close()
 
 
-def test_lab01_stepper_and_filter_designer(chromium: Any, server: str) -> None:
-    tab = Tab(chromium, server, "labs/lab01_filters_by_hand.html")
+def test_lab01_stepper_and_filter_designer(browser: Any, server: str) -> None:
+    tab = Tab(browser, server, "labs/lab01_filters_by_hand.html")
     stepper = tab.instrument("conv-stepper")
     ref = ins.ConvStepper(image=LAB_IMAGE, kernel="horizontal edge (rows -1, 0, 1)")
     for step in range(9):
@@ -339,9 +328,9 @@ def test_lab01_stepper_and_filter_designer(chromium: Any, server: str) -> None:
 
 
 @pytest.mark.parametrize("rel", sorted(PAGES))
-def test_instrument_pages_fit_a_phone_and_weigh_little(chromium: Any, server: str,
+def test_instrument_pages_fit_a_phone_and_weigh_little(browser: Any, server: str,
                                                        rel: str) -> None:
-    tab = Tab(chromium, server, rel, width=375)
+    tab = Tab(browser, server, rel, width=375)
     names = tab.page.eval_on_selector_all("[data-instrument]",
                                           "els => els.map(e => e.dataset.instrument)")
     assert sorted(names) == sorted(PAGES[rel])
@@ -356,9 +345,9 @@ def test_instrument_pages_fit_a_phone_and_weigh_little(chromium: Any, server: st
     print(f"\n{rel}: {weight / 1e6:.2f} MB with what it loads")
 
 
-def test_instruments_work_from_file_urls(chromium: Any, book: Path) -> None:
+def test_instruments_work_from_file_urls(browser: Any, book: Path) -> None:
     """A downloaded copy of the book opened from disk: the instruments still start."""
-    page = chromium.new_page()
+    page = browser.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.goto((book / "chapters" / "02_convolution.html").as_uri(), wait_until="load")
