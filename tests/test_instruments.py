@@ -296,3 +296,10 @@ def test_conv2d_is_the_oracle() -> None:
     k = np.zeros((1, 1, 3, 3))
     k[0, 0, 0, 0] = 1.0
     assert np.array_equal(ops.conv2d(x, k)[0, 0], x[0, 0, :3, :3])
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    results = doctest.testmod(ins, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert results.attempted >= 10 and results.failed == 0

@@ -566,7 +566,7 @@ class FilterDesigner(Instrument):
     ``gray_range``. :meth:`compute` filters with ``cnnlab.ops.conv2d`` after reflect padding.
 
     >>> fd = FilterDesigner(photos={"flat": np.full((8, 8), 0.5)}, preset="box blur")
-    >>> round(fd.compute()["gray"].max(), 6)
+    >>> round(float(fd.compute()["gray"].max()), 6)
     0.501961
     """
 
