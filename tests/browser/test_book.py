@@ -14,13 +14,9 @@ screenshots are saved as build artifacts. Without Chromium the tests are skipped
 
 from __future__ import annotations
 
-import functools
 import gzip
-import http.server
 import re
 import shutil
-import threading
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -49,39 +45,6 @@ def pages(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.html")
                   if p.name not in skip
                   and not p.relative_to(root).parts[0].startswith(("_", ".", "vendor")))
-
-
-@pytest.fixture(scope="session")
-def book(request: pytest.FixtureRequest) -> Path:
-    root = Path(request.config.getoption("--book")).resolve()
-    if not (root / "index.html").exists():
-        pytest.fail(f"no built book at {root}: run `make book` (or the strict build) first")
-    return root
-
-
-@pytest.fixture(scope="session")
-def server(book: Path) -> Iterator[str]:
-    handler = functools.partial(_QuietHandler, directory=str(book))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield b
-        b.close()
 
 
 class _Links(HTMLParser):
