@@ -955,3 +955,10 @@ def test_instructor_edition_fills_every_task(tmp_path):
     for task, code in instructor.sections(SOLUTIONS / "lab04.py").items():
         assert code.strip().splitlines()[-1].strip() in text, task
     assert "YOUR CODE HERE" not in text
+
+
+def test_docstring_examples():
+    import doctest
+
+    results = doctest.testmod(L, optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
+    assert results.attempted > 0 and results.failed == 0, results
