@@ -38,6 +38,12 @@ from typing import Any
 
 import numpy as np
 import torch
+
+# An optimiser's first step imports hundreds of modules (torch._dynamo and what it pulls in).
+# An interrupt that lands in the middle of that leaves them half-imported, and every later
+# training cell then fails with an ImportError. Importing them here, with the lab's checkers,
+# means a lab's long training cells never import anything.
+import torch._dynamo  # noqa: F401, E402
 import torch.nn.functional as F
 from torch import Tensor, nn
 
