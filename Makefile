@@ -120,3 +120,9 @@ lint: env
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis
+
+## Instructor editions of the labs: each student notebook with its reference solutions from
+## solutions/ filled in, executed (every checker at ✓), in _build/instructor/ (never committed).
+## NOEXEC=1 only fills them in.
+instructor: env
+	$(NBENV) $(PY) tools/instructor.py $(if $(NOEXEC),,--execute) --out _build/instructor labs/*.ipynb
