@@ -18,6 +18,12 @@ Each module holds one idea of the course; a package splits an idea into one file
 - :mod:`cnnlab.viz` -- the plotting helpers every notebook uses.
 - :mod:`cnnlab.inside` -- Zeiler-Fergus deconvnet, top activations, occlusion, saliency.
 - :mod:`cnnlab.widgets` -- the interactive instruments (ipywidgets), one file per instrument.
+- :mod:`cnnlab.instruments` -- the same instruments live in the static book and as anywidgets
+  in Jupyter and Colab (JavaScript modules, checked against ``ops`` and ``receptive``).
+- :mod:`cnnlab.diagrams` -- block diagrams traced from a model's forward pass, and mechanism
+  diagrams (window, im2col, switches, the residual ``+1``...) drawn from cnnlab's numbers.
+- :mod:`cnnlab.labcheck` -- the labs' checkers: a learner's code judged against cnnlab's tested
+  functions and properties.
 - :mod:`cnnlab.quiz` -- quizzes with instant feedback that also work in the static book.
 
 Argument checks shared by all of them live in the private ``cnnlab._checks``; saving and
@@ -34,7 +40,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # what __getattr__ loads on demand, spelled out for type checkers
     from cnnlab import checkpoints as checkpoints
     from cnnlab import data as data
+    from cnnlab import diagrams as diagrams
     from cnnlab import inside as inside
+    from cnnlab import instruments as instruments
+    from cnnlab import labcheck as labcheck
     from cnnlab import models as models
     from cnnlab import ops as ops
     from cnnlab import quiz as quiz
@@ -59,6 +68,9 @@ _SUBMODULES = (
     "viz",
     "inside",
     "widgets",
+    "instruments",
+    "diagrams",
+    "labcheck",
     "quiz",
 )
 

@@ -673,3 +673,9 @@ def _fill_color(fill: Any, picture: np.ndarray) -> tuple[float, float, float]:
 
 def _name(label: int, names: Sequence[str] | None) -> str:
     return names[label] if names is not None and 0 <= label < len(names) else str(label)
+
+
+# Block diagrams of models live in their own module; the plotting namespace offers them too.
+from cnnlab.diagrams import draw_model  # noqa: E402
+
+__all__ += ["draw_model"]
