@@ -165,3 +165,12 @@ def test_quick_training_run_learns_and_reproduces() -> None:
         assert torch.equal(a, b)
     assert not torch.equal(initial["features.conv1.weight"], model.features.conv1.weight)
     assert np.isfinite(prov["seconds"])
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    import cnnlab.pretrained
+
+    result = doctest.testmod(cnnlab.pretrained)
+    assert result.attempted >= 2 and result.failed == 0
