@@ -15,9 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from cnnlab.data.labeled import LabeledData
-
 from cnnlab import _checks
+from cnnlab.data.labeled import LabeledData
 
 __all__ = [
     "Batches",

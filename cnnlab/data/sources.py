@@ -24,11 +24,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from cnnlab import _checks
 from cnnlab.data.batches import Batches
 from cnnlab.data.labeled import DataInfo, LabeledData, _normalize, _stratified_split
 from cnnlab.data.synthetic import _SHAPES_STATS, SHAPE_CLASSES, _shapes_tensors
-
-from cnnlab import _checks
 
 __all__ = [
     "DATASETS",

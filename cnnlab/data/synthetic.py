@@ -11,9 +11,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from cnnlab.data.labeled import LabeledData, _normalize
-
 from cnnlab import _checks
+from cnnlab.data.labeled import LabeledData, _normalize
 
 __all__ = [
     "SHAPE_CLASSES",

@@ -48,6 +48,8 @@ torch.Size([2, 10])
 
 from __future__ import annotations
 
+from typing import Any
+
 from cnnlab.models._blocks import (
     conv1x1,
     conv3x3,
@@ -140,4 +142,18 @@ __all__ = [
     "summary",
     "TORCHVISION_MODELS",
     "torchvision_param_counts",
+    "PRETRAINED",
+    "pretrained",
 ]
+
+# The backbones with weights learned from real photographs (shipped offline with the package)
+# live in :mod:`cnnlab.pretrained`; they are offered here too, loaded on first use.
+_FROM_PRETRAINED = ("PRETRAINED", "pretrained")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_PRETRAINED:
+        from cnnlab import pretrained as _pretrained
+
+        return getattr(_pretrained, name)
+    raise AttributeError(f"module 'cnnlab.models' has no attribute {name!r}")
