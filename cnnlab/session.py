@@ -15,7 +15,7 @@ import os
 import random
 import sys
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -31,6 +31,7 @@ __all__ = [
     "seed_everything",
     "setup",
     "smoke",
+    "glue",
     "PROFILES",
 ]
 
@@ -220,3 +221,26 @@ def setup(seed: int = 0, *, verbose: bool = True) -> Context:
     if verbose:
         print(ctx)
     return ctx
+
+
+def glue(name: str, value: Any, *, display: bool = False) -> None:
+    """Hand a value computed in a notebook to the book's prose, where it appears as
+    ``{glue:text}`name``` (or ``{glue:text}`name:.1%``` with a format).
+
+    The book is built with MyST-NB, whose ``glue`` stores the value in the cell's output; in a
+    plain Jupyter or Colab session without MyST-NB nothing needs storing, so the value is only
+    shown when ``display`` is true. Either way the page and the notebook quote the same run.
+
+    >>> glue("answer", 42)  # doctest: +SKIP
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"glue name must be a non-empty string, got {name!r}")
+    try:
+        from myst_nb import glue as _myst_glue
+    except ImportError:
+        if display:
+            from IPython.display import display as _show
+
+            _show(value)
+        return
+    _myst_glue(name, value, display=display)

@@ -560,3 +560,38 @@ def test_save_checkpoint_does_not_follow_a_planted_symlink(tmp_path):
     assert victim.read_text() == "keep me"
     assert not target.is_symlink() and "model" in T.load_checkpoint(target)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.pt", "net.pt.tmp", "victim.txt"]
+
+
+def test_glue_without_myst_nb_shows_only_when_asked(monkeypatch, capsys):
+    import builtins
+
+    from cnnlab.session import glue
+
+    real_import = builtins.__import__
+
+    def no_myst(name, *args, **kwargs):
+        if name == "myst_nb":
+            raise ImportError("no myst_nb here (as on Colab)")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_myst)
+    glue("quiet", 1.5)
+    assert capsys.readouterr().out == ""
+    glue("shown", 2.5, display=True)
+    assert "2.5" in capsys.readouterr().out
+    with pytest.raises(TypeError, match="non-empty string"):
+        glue("", 1)
+
+
+def test_glue_with_myst_nb_stores_the_value(monkeypatch):
+    import sys
+    import types
+
+    from cnnlab.session import glue
+
+    seen = {}
+    fake = types.ModuleType("myst_nb")
+    fake.glue = lambda name, value, display=False: seen.update({name: (value, display)})
+    monkeypatch.setitem(sys.modules, "myst_nb", fake)
+    glue("acc", 0.987)
+    assert seen == {"acc": (0.987, False)}
