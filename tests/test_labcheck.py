@@ -114,7 +114,8 @@ PAD_MISTAKES = {
 }
 
 
-@pytest.mark.parametrize("mistake", list(PAD_MISTAKES), ids=[w[0] for w in PAD_MISTAKES.values()])
+@pytest.mark.parametrize("mistake", list(PAD_MISTAKES),
+                         ids=[w[0] for w in PAD_MISTAKES.values()])
 def test_padding_mistakes(mistake):
     fails(L.check_padding(mistake, X28, X32, BG2, quiet=True), *PAD_MISTAKES[mistake])
 
@@ -237,7 +238,8 @@ SCHEDULE_MISTAKES = {
 }
 
 
-@pytest.mark.parametrize("mistake", list(SCHEDULE_MISTAKES), ids=[w[0] for w in SCHEDULE_MISTAKES.values()])
+@pytest.mark.parametrize("mistake", list(SCHEDULE_MISTAKES),
+                         ids=[w[0] for w in SCHEDULE_MISTAKES.values()])
 def test_schedule_mistakes(mistake):
     fails(L.check_schedule(mistake, IMAGES2, LABELS2, quiet=True), *SCHEDULE_MISTAKES[mistake])
 
@@ -567,7 +569,8 @@ COUNT_MISTAKES = {
 }
 
 
-@pytest.mark.parametrize("pair", list(COUNT_MISTAKES), ids=[w[0] for w in COUNT_MISTAKES.values()])
+@pytest.mark.parametrize("pair", list(COUNT_MISTAKES),
+                         ids=[w[0] for w in COUNT_MISTAKES.values()])
 def test_count_mistakes(pair):
     fails(L.check_counts(*pair, quiet=True), *COUNT_MISTAKES[pair])
 
@@ -749,7 +752,8 @@ OPTIMIZER_MISTAKES = {
 }
 
 
-@pytest.mark.parametrize("mistake", list(OPTIMIZER_MISTAKES), ids=[w[0] for w in OPTIMIZER_MISTAKES.values()])
+@pytest.mark.parametrize("mistake", list(OPTIMIZER_MISTAKES),
+                         ids=[w[0] for w in OPTIMIZER_MISTAKES.values()])
 def test_optimizer_mistakes(mistake):
     fails(L.check_optimizer(mistake, SOURCE5, HEAD5, blocks5, quiet=True),
           *OPTIMIZER_MISTAKES[mistake])
@@ -854,7 +858,8 @@ CONTRAST_MISTAKES = {
 }
 
 
-@pytest.mark.parametrize("mistake", list(CONTRAST_MISTAKES), ids=[w[0] for w in CONTRAST_MISTAKES.values()])
+@pytest.mark.parametrize("mistake", list(CONTRAST_MISTAKES),
+                         ids=[w[0] for w in CONTRAST_MISTAKES.values()])
 def test_contrast_mistakes(mistake):
     message = fails(L.check_contrast(mistake, X6, quiet=True), *CONTRAST_MISTAKES[mistake])
     assert "expected shape" not in message
