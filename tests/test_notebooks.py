@@ -78,11 +78,16 @@ def test_first_code_cell_sets_up_device_profile_and_seed(
 
 def _assert_statements(source: str) -> int:
     """How many ``assert`` statements the cell's code holds (IPython magics and shell lines
-    are blanked first; a comment, a string or ``assert_close`` is not an assert statement)."""
+    are blanked first; a comment, a string or ``assert_close`` is not an assert statement).
+    A call of ``assert_trained(...)``, lab 6's assert that stands aside after an interrupted
+    training run, counts as one."""
     lines = ["pass" if line.lstrip().startswith(("%", "!")) else line
              for line in source.splitlines()]
     tree = ast.parse("\n".join(lines))
-    return sum(isinstance(node, ast.Assert) for node in ast.walk(tree))
+    return sum(isinstance(node, ast.Assert)
+               or (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                   and node.func.id == "assert_trained")
+               for node in ast.walk(tree))
 
 
 def test_assert_statements_are_counted_as_such() -> None:
@@ -90,6 +95,7 @@ def test_assert_statements_are_counted_as_such() -> None:
     assert _assert_statements("if ok:\n    assert a, 'msg'\nassert b") == 2
     assert _assert_statements("# assert x\ns = 'assert'\ntorch.testing.assert_close(a, b)") == 0
     assert _assert_statements("%time x = 1\nassert x") == 1
+    assert _assert_statements("assert_trained(acc > 0.9)\nlabcheck.assert_trained(x)") == 1
 
 
 def test_varying_outputs_are_backed_by_asserts(
