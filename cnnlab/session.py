@@ -235,6 +235,8 @@ def glue(name: str, value: Any, *, display: bool = False) -> None:
     """
     if not isinstance(name, str) or not name:
         raise TypeError(f"glue name must be a non-empty string, got {name!r}")
+    if isinstance(value, np.generic):  # np.float64(0.9) would reach the page as its repr
+        value = value.item()
     try:
         from myst_nb import glue as _myst_glue
     except ImportError:

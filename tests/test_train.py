@@ -595,3 +595,21 @@ def test_glue_with_myst_nb_stores_the_value(monkeypatch):
     monkeypatch.setitem(sys.modules, "myst_nb", fake)
     glue("acc", 0.987)
     assert seen == {"acc": (0.987, False)}
+
+
+def test_glue_hands_numpy_scalars_over_as_python_numbers(monkeypatch):
+    import sys
+    import types
+
+    import numpy as np
+
+    from cnnlab.session import glue
+
+    seen = {}
+    fake = types.ModuleType("myst_nb")
+    fake.glue = lambda name, value, display=False: seen.update({name: value})
+    monkeypatch.setitem(sys.modules, "myst_nb", fake)
+    glue("ratio", np.float64(1.5))
+    glue("count", np.int64(3))
+    assert seen == {"ratio": 1.5, "count": 3}
+    assert type(seen["ratio"]) is float and type(seen["count"]) is int
