@@ -57,6 +57,8 @@ def _drop_fontawesome_js(app: Sphinx, exception: Exception | None) -> None:
     scripts = sorted((out / "_static" / "scripts").glob("fontawesome.js*"))
     matched, still = 0, []
     for page in out.rglob("*.html"):
+        if "_static" in page.relative_to(out).parts:
+            continue  # the theme's Jinja macros copied as static files, not pages
         text = page.read_text(encoding="utf-8")
         slim, n = _FONTAWESOME_JS.subn("", text)
         if n:
