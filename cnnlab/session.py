@@ -32,6 +32,7 @@ __all__ = [
     "setup",
     "smoke",
     "glue",
+    "show_code",
     "PROFILES",
 ]
 
@@ -246,3 +247,30 @@ def glue(name: str, value: Any, *, display: bool = False) -> None:
             _show(value)
         return
     _myst_glue(name, value, display=display)
+
+
+def show_code(obj: Any) -> None:
+    """Print the source of a cnnlab class or function as installed, without its docstring, so a
+    chapter shows the very code its cells run (no second copy in the page to drift).
+
+    >>> def double(x):
+    ...     'Twice x.'
+    ...     return 2 * x
+    >>> show_code(double)  # doctest: +SKIP (a function typed at a prompt has no source file)
+    def double(x):
+        return 2 * x
+    """
+    import ast
+    import inspect
+    import textwrap
+
+    if not (inspect.isclass(obj) or inspect.isfunction(obj) or inspect.ismethod(obj)):
+        raise TypeError(f"show_code expects a class or a function, got {type(obj).__name__}")
+    source = textwrap.dedent(inspect.getsource(obj))
+    lines = source.splitlines()
+    node = ast.parse(source).body[0]
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and (
+            ast.get_docstring(node) is not None):
+        first = node.body[0]
+        del lines[first.lineno - 1 : first.end_lineno]
+    print("\n".join(lines))

@@ -613,3 +613,17 @@ def test_glue_hands_numpy_scalars_over_as_python_numbers(monkeypatch):
     glue("count", np.int64(3))
     assert seen == {"ratio": 1.5, "count": 3}
     assert type(seen["ratio"]) is float and type(seen["count"]) is int
+
+
+def test_show_code_prints_the_source_without_its_docstring(capsys):
+    from cnnlab.session import show_code
+
+    def double(x):
+        """Twice x."""
+        return 2 * x
+
+    show_code(double)
+    out = capsys.readouterr().out
+    assert out.splitlines() == ["def double(x):", "    return 2 * x"]
+    with pytest.raises(TypeError, match="class or a function"):
+        show_code(42)
