@@ -52,7 +52,7 @@ function render({ model, el }) {
   presets.buttons[presets.buttons.length - 1].title = "type weights below to make your own";
   const weights = Array.from({ length: 9 }, (_, i) => numberField(
     `w${Math.floor(i / 3) + 1}${(i % 3) + 1}`, {
-      step: 0.1, value: 0, width: "4.4em",
+      step: 0.1, value: 0, width: "5.6em",
       onchange: (v) => { const k = model.get("kernel").slice(); k[i] = v; update(model, { kernel: k }); },
     }));
   for (const w of weights) w.wrap.querySelector("label").classList.add("ci-sr");
