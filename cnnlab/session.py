@@ -253,10 +253,12 @@ def show_code(obj: Any) -> None:
     """Print the source of a cnnlab class or function as installed, without its docstring, so a
     chapter shows the very code its cells run (no second copy in the page to drift).
 
+    A function typed at a prompt has no source file to read, so the example is not run:
+
     >>> def double(x):
     ...     'Twice x.'
     ...     return 2 * x
-    >>> show_code(double)  # doctest: +SKIP (a function typed at a prompt has no source file)
+    >>> show_code(double)  # doctest: +SKIP
     def double(x):
         return 2 * x
     """
