@@ -51,6 +51,7 @@ __all__ = [
     "train_photonet",
     "filter_measures",
     "random_filter_measures",
+    "imagenet_model",
 ]
 
 PRETRAINED: tuple[str, ...] = ("photonet", "mtcnn-pnet", "mtcnn-rnet", "mtcnn-onet")
@@ -503,6 +504,61 @@ def pretrained(name: str) -> Pretrained:
         state = torch.load(path, map_location="cpu", weights_only=True)
     model.load_state_dict(_mtcnn_keys(state, model))
     return Pretrained(name, model.eval(), _mtcnn_preprocess, {**provenance, "name": name})
+
+
+def imagenet_model(arch: str = "resnet18", *, connect_timeout: float = 3.0,
+                   read_timeout: float = 20.0) -> tuple[nn.Module, Any]:
+    """torchvision's ImageNet model ``arch`` with its default weights, fetched with bounded waits.
+
+    torchvision's download opens its connection with no timeout, so on a network that accepts
+    connections and never answers it hangs for ever.  Here the download server must accept a
+    TCP connection within ``connect_timeout`` seconds, and every read of the download must
+    answer within ``read_timeout`` seconds; otherwise ``ConnectionError`` is raised, saying
+    which wait ran out (a notebook catches it and takes its offline path).  Weights already in
+    torch's cache load without the network.
+
+    Returns ``(model, weights)``: the model in eval mode on the CPU (input (N, 3, H, W), output
+    (N, 1000) logits) and torchvision's weights enum, whose ``transforms()`` is the preparation
+    the model was trained with.
+
+    >>> imagenet_model("resnet18", connect_timeout=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: connect_timeout must be a positive number of seconds, got 0
+    """
+    import os
+    import socket
+
+    import torchvision
+    from torch.hub import get_dir
+
+    from cnnlab.data.sources import _can_reach
+
+    if not isinstance(arch, str):
+        raise TypeError(f"arch must be a str naming a torchvision model, got {type(arch).__name__}")
+    for label, value in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ValueError(f"{label} must be a positive number of seconds, got {value!r}")
+    try:
+        weights = torchvision.models.get_model_weights(arch).DEFAULT
+    except (ValueError, KeyError) as err:
+        raise ValueError(f"arch must name a torchvision model with ImageNet weights "
+                         f"(e.g. 'resnet18'), got {arch!r}") from err
+    cached = os.path.exists(os.path.join(get_dir(), "checkpoints", os.path.basename(weights.url)))
+    if not cached and not _can_reach("download.pytorch.org", 443, connect_timeout):
+        raise ConnectionError(f"download.pytorch.org did not accept a connection within "
+                              f"{connect_timeout:g} s, so {arch}'s ImageNet weights cannot "
+                              "be fetched")
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(read_timeout)       # torchvision's urlopen sets none of its own
+    try:
+        model = torchvision.models.get_model(arch, weights=weights)
+    except (OSError, RuntimeError) as err:       # socket.timeout and URLError are OSErrors
+        raise ConnectionError(f"downloading {arch}'s ImageNet weights failed or stalled for more "
+                              f"than {read_timeout:g} s ({type(err).__name__}: {err})") from err
+    finally:
+        socket.setdefaulttimeout(previous)
+    return model.eval(), weights
 
 
 def _mtcnn_keys(state: dict[str, Tensor], model: nn.Module) -> dict[str, Tensor]:

@@ -174,3 +174,71 @@ def test_docstring_examples_run() -> None:
 
     result = doctest.testmod(cnnlab.pretrained)
     assert result.attempted >= 2 and result.failed == 0
+
+
+# --- imagenet_model: torchvision's download with bounded waits --------------------------------
+
+def test_imagenet_model_fails_fast_when_the_server_cannot_be_reached(monkeypatch, tmp_path):
+    import cnnlab.data.sources as sources
+    from cnnlab.pretrained import imagenet_model
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))          # nothing cached
+    monkeypatch.setattr(sources, "_can_reach", lambda host, port, timeout: False)
+    with pytest.raises(ConnectionError, match="download.pytorch.org"):
+        imagenet_model("resnet18", connect_timeout=0.5)
+
+
+def test_imagenet_model_stops_a_download_that_stalls(monkeypatch, tmp_path):
+    """A server that accepts the connection and never answers: the read timeout ends the wait
+    and the process's default socket timeout is put back."""
+    import threading
+    import urllib.request
+
+    import torchvision
+
+    import cnnlab.data.sources as sources
+    from cnnlab.pretrained import imagenet_model
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    held = []
+    threading.Thread(target=lambda: held.append(server.accept()), daemon=True).start()
+
+    def stalled_download(arch, weights=None):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/weights.pth")   # as torch.hub does
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setattr(sources, "_can_reach", lambda host, port, timeout: True)
+    monkeypatch.setattr(torchvision.models, "get_model", stalled_download)
+    before = socket.getdefaulttimeout()
+    raised: list[BaseException] = []
+
+    def attempt():
+        try:
+            imagenet_model("resnet18", read_timeout=0.5)
+        except BaseException as err:  # noqa: BLE001 - handed to the main thread
+            raised.append(err)
+
+    worker = threading.Thread(target=attempt, daemon=True)
+    worker.start()
+    worker.join(120)        # liveness, not speed: without the read timeout this never returns
+    server.close()
+    assert not worker.is_alive(), "the stalled download was never stopped"
+    assert len(raised) == 1 and isinstance(raised[0], ConnectionError), raised
+    assert "stalled for more than 0.5 s" in str(raised[0])
+    assert socket.getdefaulttimeout() == before
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"arch": 18}, TypeError),
+    ({"arch": "no_such_net"}, ValueError),
+    ({"connect_timeout": -1}, ValueError),
+    ({"read_timeout": True}, ValueError),
+], ids=["arch-int", "arch-unknown", "connect-negative", "read-bool"])
+def test_imagenet_model_rejects_bad_arguments(kwargs, error):
+    from cnnlab.pretrained import imagenet_model
+
+    with pytest.raises(error):
+        imagenet_model(**kwargs)
