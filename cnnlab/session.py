@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import random
-import sys
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -51,38 +50,35 @@ def device() -> torch.device:
     return torch.device("cpu")
 
 
-def seed_everything(seed: int, *, deterministic: bool = True) -> None:
+def seed_everything(seed: int, *, deterministic: bool = False) -> None:
     """Seed Python's, NumPy's and PyTorch's generators (CPU and every GPU).
 
-    With ``deterministic=True`` and no GPU, PyTorch is also asked for deterministic algorithms
-    (warning, not failing, if an operation has none), so that the same seed gives the same
-    training run, bit for bit, on the same machine. On a GPU cuDNN may still pick
-    nondeterministic kernels: expect equal runs up to rounding.
+    On a CPU that is enough for the same seed to give the same training run, bit for bit, at
+    the same thread count: the kernels a conv net uses there (convolution, matrix products,
+    pooling, their gradients) are deterministic. A different thread count splits the sums
+    differently and changes the last bits; on a GPU cuDNN may pick nondeterministic kernels.
+    ``deterministic=True`` asks PyTorch for deterministic algorithms everywhere through its
+    public switch, ``torch.use_deterministic_algorithms(True, warn_only=True)``: a process-wide
+    setting that stays on (and whose first call imports PyTorch's compiler, seconds on a laptop),
+    so it is left to the caller to ask for it.
 
     Args:
         seed: an int in ``[0, 2**32)``.
+        deterministic: also switch PyTorch to deterministic algorithms.
 
     >>> seed_everything(0); a = torch.rand(1); seed_everything(0); bool(a == torch.rand(1))
     True
     """
     seed = _checks.as_int(seed, "seed", 0, 2**32 - 1)
+    if not isinstance(deterministic, bool):
+        raise TypeError(f"deterministic must be True or False, got {type(deterministic).__name__}")
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)
-    elif deterministic:
-        _deterministic_algorithms()
-
-
-def _deterministic_algorithms() -> None:
-    """``torch.use_deterministic_algorithms(True, warn_only=True)``, without its import of the
-    compiler (``torch._inductor``, seconds on a laptop) when that is not loaded anyway."""
-    switch = getattr(torch._C, "_set_deterministic_algorithms", None)
-    if switch is None or "torch._inductor.config" in sys.modules:
+    if deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
-    else:
-        switch(True, warn_only=True)
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,7 @@ def test_gpu_options_on_by_default_on_cuda_only():
 
 def test_setup_prints_exactly_one_line(monkeypatch, capsys):
     no_gpu(monkeypatch)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")   # a thread count set by the reader is not printed
     ctx = T.setup(seed=0)
     assert (
         capsys.readouterr().out
@@ -128,6 +129,20 @@ def run(seed: int = 0, epochs: int = 2, **kwargs) -> tuple[T.History, nn.Module]
     kwargs.setdefault("progress", False)
     history = T.fit(model, train, val, epochs=epochs, lr=0.01, **kwargs)
     return history, model
+
+
+def test_seed_everything_leaves_the_deterministic_switch_to_the_caller():
+    torch.use_deterministic_algorithms(False)
+    T.seed_everything(0)
+    assert not torch.are_deterministic_algorithms_enabled()
+    try:
+        T.seed_everything(0, deterministic=True)
+        assert torch.are_deterministic_algorithms_enabled()
+        assert torch.is_deterministic_algorithms_warn_only_enabled()
+    finally:
+        torch.use_deterministic_algorithms(False)
+    with pytest.raises(TypeError, match="deterministic must be True or False, got int"):
+        T.seed_everything(0, deterministic=1)  # type: ignore[arg-type]
 
 
 def test_fit_is_deterministic_on_cpu():
