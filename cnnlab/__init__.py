@@ -17,9 +17,10 @@ Each module holds one idea of the course; a package splits an idea into one file
 - :mod:`cnnlab.checkpoints` -- saving and loading a model, its optimizer and its history.
 - :mod:`cnnlab.viz` -- the plotting helpers every notebook uses.
 - :mod:`cnnlab.inside` -- Zeiler-Fergus deconvnet, top activations, occlusion, saliency.
-- :mod:`cnnlab.widgets` -- the interactive instruments (ipywidgets), one file per instrument.
-- :mod:`cnnlab.instruments` -- the same instruments live in the static book and as anywidgets
-  in Jupyter and Colab (JavaScript modules, checked against ``ops`` and ``receptive``).
+- :mod:`cnnlab.widgets` -- ``live``: ipywidgets controls driving your own figures (the labs).
+- :mod:`cnnlab.instruments` -- the interactive instruments, live in the static book and as
+  anywidgets in Jupyter and Colab (JavaScript modules, checked against ``ops`` and
+  ``receptive``).
 - :mod:`cnnlab.diagrams` -- block diagrams traced from a model's forward pass, and mechanism
   diagrams (window, im2col, switches, the residual ``+1``...) drawn from cnnlab's numbers.
 - :mod:`cnnlab.labcheck` -- the labs' checkers: a learner's code judged against cnnlab's tested

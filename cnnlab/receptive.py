@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +44,8 @@ __all__ = [
     "input_window",
     "ERFResult",
     "empirical_receptive_field",
+    "parse_layers",
+    "stack_spec",
 ]
 
 
@@ -550,3 +553,74 @@ def empirical_receptive_field(model: nn.Module, input_size: int | tuple[int, int
             x = torch.randn(1, channels, height, width, generator=generator)
             effective += _unit_gradient(model, x.to(device, dtype), position)[0] / samples
     return ERFResult((box[2] - box[0], box[3] - box[1]), box, effective, position, out_size)
+
+
+# ---------------------------------------------------------------------------------------------
+# Layer lists typed as text (the receptive-field instrument's grammar)
+# ---------------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"^(conv|c|pool|p)(\d+)(?:s(\d+))?(?:p(\d+))?(?:d(\d+))?$")
+
+
+def parse_layers(spec: str) -> list[Layer]:
+    """Parse a layer list such as ``"conv3 pool2 conv3 pool2 conv3"`` into Layer.
+
+    Tokens (separated by spaces, commas or arrows): ``conv<k>`` (or ``c<k>``) is a k×k conv with
+    stride 1 and "same" padding k//2; ``pool<k>`` (or ``p<k>``) is a k×k max pool with stride k.
+    Suffixes override: ``s<stride>``, ``p<padding>``, ``d<dilation>`` -- e.g. ``conv7s2p3``,
+    ``pool3s2``, ``conv3d2``.
+
+    >>> [(l.kind, l.kernel, l.stride, l.padding) for l in parse_layers("conv3, pool2")]
+    [('conv', 3, 1, 1), ('pool', 2, 2, 0)]
+    """
+    if not isinstance(spec, str):
+        raise TypeError(f"spec must be a string, got {type(spec).__name__}")
+    tokens = [t for t in re.split(r"[\s,;>→-]+", spec.strip().lower()) if t]
+    if not tokens:
+        raise ValueError("the layer list is empty: write layers such as 'conv3 pool2 conv3'")
+    layers: list[Layer] = []
+    for n, tok in enumerate(tokens, 1):
+        m = _TOKEN.match(tok)
+        if m is None:
+            raise ValueError(
+                f"cannot read layer {n} {tok!r}: expected conv<k> or pool<k> with optional "
+                "s<stride>, p<padding>, d<dilation> (e.g. conv3, pool2, conv7s2p3)"
+            )
+        kind, k = ("conv" if m[1].startswith("c") else "pool"), int(m[2])
+        if k < 1:
+            raise ValueError(f"layer {n} {tok!r}: the kernel size must be at least 1")
+        if kind == "conv":
+            s = int(m[3]) if m[3] else 1
+            d = int(m[5]) if m[5] else 1
+            p = int(m[4]) if m[4] else (d * (k - 1)) // 2
+            layer = conv(k, s, p, d)
+        else:
+            if m[5]:
+                raise ValueError(f"layer {n} {tok!r}: pooling has no dilation here")
+            s = int(m[3]) if m[3] else k
+            layer = pool(k, s, int(m[4]) if m[4] else 0)
+        if s < 1:
+            raise ValueError(f"layer {n} {tok!r}: the stride must be at least 1")
+        layers.append(layer)
+    return layers
+
+
+def stack_spec(convs: int, pools: int) -> str:
+    """A layer list of ``convs`` 3x3 convolutions spread over ``pools + 1`` groups separated by
+    2x2 max pools (extra convolutions go to the last groups), in :func:`parse_layers`' grammar:
+    what the receptive-field instrument builds from its two counts.
+
+    >>> stack_spec(3, 1)
+    'conv3 pool2 conv3 conv3'
+    """
+    convs = _checks.as_int(convs, "convs", 0)
+    pools = _checks.as_int(pools, "pools", 0)
+    groups = [convs // (pools + 1)] * (pools + 1)
+    for i in range(convs % (pools + 1)):
+        groups[-1 - i] += 1
+    parts: list[str] = []
+    for g, n in enumerate(groups):
+        parts += ["conv3"] * n
+        if g < pools:
+            parts.append("pool2")
+    return " ".join(parts)

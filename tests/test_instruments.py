@@ -253,7 +253,7 @@ def test_receptive_field_js_equals_numpy(tmp_path: Path) -> None:
         with pytest.raises(ValueError):
             ins.ReceptiveField._parse(spec)
         assert js["rows"] == [] and js["error"]
-    from cnnlab.widgets.receptive_field import _counts_spec
+    from cnnlab.receptive import stack_spec as _counts_spec
 
     pairs = [(c, p) for c in range(13) for p in range(6)]
     got = run_js(tmp_path, [("counts-spec", {"convs": c, "pools": p}) for c, p in pairs])

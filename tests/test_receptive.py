@@ -369,3 +369,40 @@ def test_public_names_have_examples(name: str) -> None:
 def test_rows_are_plain_data() -> None:
     row = receptive_field([conv(3)], 5).final
     assert row == RFRow("conv1", "conv", 3, 1, 0, 1, 3, 1, 3, 1.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Layer lists typed as text
+# ---------------------------------------------------------------------------------------------
+
+
+def test_parse_layers_reads_every_token_form_and_explains_bad_ones() -> None:
+    layers = receptive.parse_layers("c3, p2 -> conv5s2p1 pool3s2 conv3d2")
+    assert [(x.kind, x.kernel, x.stride, x.padding, x.dilation) for x in layers] == [
+        ("conv", 3, 1, 1, 1), ("pool", 2, 2, 0, 1), ("conv", 5, 2, 1, 1), ("pool", 3, 2, 0, 1),
+        ("conv", 3, 1, 2, 2)]
+    with pytest.raises(TypeError, match="spec must be a string"):
+        receptive.parse_layers(3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="pooling has no dilation"):
+        receptive.parse_layers("pool2d2")
+    with pytest.raises(ValueError, match="at least 1"):
+        receptive.parse_layers("conv0")
+    with pytest.raises(ValueError, match=r"cannot read layer 3 'convx'"):
+        receptive.parse_layers("conv3 pool2 convX")
+    with pytest.raises(ValueError, match="the layer list is empty"):
+        receptive.parse_layers("  ")
+
+
+@pytest.mark.parametrize(("convs", "pools"), [(0, 0), (1, 0), (3, 2), (7, 3), (12, 5)])
+def test_stack_spec_has_the_counts_it_was_given(convs: int, pools: int) -> None:
+    layers = receptive.parse_layers(receptive.stack_spec(convs, pools)) if convs + pools else []
+    assert sum(x.kind == "conv" for x in layers) == convs
+    assert sum(x.kind == "pool" for x in layers) == pools
+
+
+def test_stack_spec_rejects_negative_counts() -> None:
+    with pytest.raises(ValueError, match="convs must be"):
+        receptive.stack_spec(-1, 0)
+    with pytest.raises(TypeError, match="pools must be an int"):
+        receptive.stack_spec(2, 1.5)  # type: ignore[arg-type]
+

@@ -1,7 +1,7 @@
 """Photographs that ship with scikit-image, the one photo loader of the course.
 
 :func:`sample_photo` crops, resizes and converts them; the instruments of
-:mod:`cnnlab.widgets` load their photographs through it too. Each call returns a new array.
+:mod:`cnnlab.instruments` load their photographs through it too. Each call returns a new array.
 """
 
 from __future__ import annotations

@@ -487,7 +487,7 @@ class ReceptiveField(Instrument):
     """Receptive field and jump after every layer of a stack of convolutions and pools.
 
     Inputs: ``layers`` (text such as ``"conv3 pool2 conv3d2"``, the grammar of
-    ``cnnlab.widgets.parse_layers``), ``convs`` (0-12) and ``pools`` (0-5), whose controls
+    ``cnnlab.receptive.parse_layers``), ``convs`` (0-12) and ``pools`` (0-5), whose controls
     write a plain stack into ``layers``, and ``input_size`` (32-512). Written back: ``rows``
     and ``error``. :meth:`compute` uses ``cnnlab.receptive.receptive_field``.
 
@@ -517,9 +517,7 @@ class ReceptiveField(Instrument):
 
     @staticmethod
     def _parse(spec: str) -> list[receptive.Layer]:
-        from cnnlab.widgets import parse_layers
-
-        return parse_layers(spec)
+        return receptive.parse_layers(spec)
 
     def compute(self) -> dict[str, Any]:
         """``rows``: name, kernel, stride, padding, dilation, out_size, rf, jump, first."""

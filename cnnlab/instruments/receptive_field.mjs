@@ -6,7 +6,7 @@ import { outSize, h, numberField, readout, root, watch, update } from "./common.
 const TOKEN = /^(conv|c|pool|p)(\d+)(?:s(\d+))?(?:p(\d+))?(?:d(\d+))?$/;
 const COLOURS = ["#f4a261", "#e76f51", "#2a9d8f", "#e9c46a", "#8ab17d", "#264653", "#9b5de5"];
 
-/** "conv3 pool2 ..." -> [{kind, kernel, stride, padding, dilation}], same grammar as cnnlab.widgets.parse_layers. */
+/** "conv3 pool2 ..." -> [{kind, kernel, stride, padding, dilation}], same grammar as cnnlab.receptive.parse_layers. */
 export function parseLayers(spec) {
   const tokens = spec.trim().toLowerCase().split(/[\s,;>→-]+/).filter(Boolean);
   if (!tokens.length) throw new Error("The layer list is empty: write layers such as 'conv3 pool2 conv3'.");

@@ -4,26 +4,85 @@ view in the static book (the labs use it).
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import html
+import io
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
-from cnnlab.widgets._instrument import (
-    _enable_colab_widgets,
-    _error_html,
-    _figure_png,
-    _readout_html,
-    _still_html,
-    _still_img,
-)
-
 __all__ = [
     "Live",
     "live",
 ]
+
+
+# The still view (what the book shows where no kernel runs) and Colab's widget switch
+# ---------------------------------------------------------------------------------------------
+
+
+def _figure_png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=fig.dpi)
+    return buf.getvalue()
+
+
+def _readout_html(items: dict[str, str]) -> str:
+    cards = "".join(
+        '<div style="display:inline-block;margin:0 1.6em 0.4em 0;vertical-align:top">'
+        f'<div style="font-size:0.72em;letter-spacing:0.06em;color:#666;text-transform:uppercase">'
+        f"{html.escape(k)}</div>"
+        f'<div style="font-size:1.35em;font-weight:600">{html.escape(v)}</div></div>'
+        for k, v in items.items()
+    )
+    return f"<div>{cards}</div>"
+
+
+def _error_html(message: str) -> str:
+    return (
+        '<div style="border-left:4px solid #b00020;background:#fdecee;padding:0.4em 0.8em;'
+        f'color:#5f0010"><b>This setting cannot work.</b> {html.escape(message)}</div>'
+    )
+
+
+def _in_colab() -> bool:
+    return "google.colab" in sys.modules
+
+
+def _enable_colab_widgets() -> None:
+    """Colab renders ipywidgets 8 through its custom widget manager, which must be switched on."""
+    if not _in_colab():
+        return
+    with contextlib.suppress(Exception):  # pragma: no cover - only runs on Colab
+        from google.colab import output
+
+        output.enable_custom_widget_manager()
+
+
+_INVITE = (
+    "This is a still picture of the instrument at its starting settings: the page you are "
+    "reading has no Python running behind it. To move the controls yourself, launch the page "
+    "live with the rocket button at the top of the page (Colab or Binder) and run its cells."
+)
+
+
+def _still_img(png: bytes, alt: str) -> str:
+    b64 = base64.b64encode(png).decode("ascii")
+    return (f'<img src="data:image/png;base64,{b64}" alt="{html.escape(alt)}" '
+            'style="max-width:100%;height:auto"/>')
+
+
+def _still_html(title: str, *parts: str) -> str:
+    """What the book shows for a live widget: its title, ``parts`` and the invitation to go live."""
+    heading = f'<div style="font-weight:600">{html.escape(title)}</div>' if title else ""
+    invite = f'<p style="font-size:0.9em;color:#555;margin-top:0.4em">{html.escape(_INVITE)}</p>'
+    return ('<div class="cnnlab-instrument" style="margin:0.5em 0">'
+            f'{heading}{"".join(parts)}{invite}</div>')
+
 
 class Live:
     """Controls driving a function that draws matplotlib figures, with a still view for the book.

@@ -260,7 +260,7 @@ def test_receptive_field(browser: Any, server: str) -> None:
     check("conv3 pool2 conv3 pool2 conv3", 224)
     type_into(box.get_by_label("2×2 pools"), 3)
     type_into(box.get_by_label("3×3 convs"), 7)
-    from cnnlab.widgets.receptive_field import _counts_spec
+    from cnnlab.receptive import stack_spec as _counts_spec
 
     spec = _counts_spec(7, 3)
     assert box.get_by_label("layers", exact=True).input_value() == spec
