@@ -466,7 +466,7 @@ def test_textcnn_max_over_time_ignores_where_the_phrase_is() -> None:
 
 def test_conv1dnet_receptive_field_is_measured_by_gradients() -> None:
     for growth, expected in ((1, 9), (2, 31)):
-        net = Conv1dNet(2, 3, channels=(4, 4, 4, 4), dilation_growth=growth).eval()
+        net = Conv1dNet(2, num_classes=3, channels=(4, 4, 4, 4), dilation_growth=growth).eval()
         assert net.receptive_field == expected
         x = torch.randn(1, 2, 101, requires_grad=True)
         net.features(x)[0, :, 50].sum().backward()
@@ -474,7 +474,7 @@ def test_conv1dnet_receptive_field_is_measured_by_gradients() -> None:
         support = torch.nonzero(x.grad.abs().sum(dim=1)[0]).flatten()
         assert support.max() - support.min() + 1 == expected
     with pytest.raises(ValueError, match="kernel_size must be odd"):
-        Conv1dNet(1, 2, kernel_size=4)
+        Conv1dNet(1, num_classes=2, kernel_size=4)
 
 
 def test_conv3dnet_checks_clip_size() -> None:
@@ -567,7 +567,7 @@ CASES: dict[str, ModelCase] = {
         torch.long,
     ),
     "conv1dnet": (
-        lambda: Conv1dNet(2, 3, channels=(32, 32, 32), dilation_growth=2),
+        lambda: Conv1dNet(2, num_classes=3, channels=(32, 32, 32), dilation_growth=2),
         (2, 64),
         3,
         torch.float32,
@@ -631,7 +631,7 @@ def test_forward_shape_and_training_reduces_loss(case: str) -> None:
         (lambda: plain_cifar(20), (3, 32, 32), 10),
         (lambda: SmallViT(), (3, 32, 32), 10),
         (lambda: Conv3dNet(), (3, 8, 32, 32), 10),
-        (lambda: Conv1dNet(1, 5), (1, 50), 5),
+        (lambda: Conv1dNet(1, num_classes=5), (1, 50), 5),
     ],
 )
 def test_default_configurations_give_the_right_output_shape(
@@ -804,7 +804,7 @@ def test_constructors_accept_numpy_integers() -> None:
 
 @pytest.mark.parametrize(
     "cls", [LeNet5, AlexNetSmall, VGGSmall, GoogLeNetSmall, CifarResNet, TinyVGG, TextCNN,
-            Conv3dNet, SmallViT]
+            Conv1dNet, Conv3dNet, SmallViT]
 )
 def test_model_constructors_take_one_positional_argument(cls: type) -> None:
     params = list(inspect.signature(cls).parameters.values())

@@ -94,16 +94,16 @@ class Conv1dNet(nn.Module):
     (attribute :attr:`receptive_field`), then grows exponentially with depth instead of
     linearly, at no extra parameters.
 
-    >>> net = Conv1dNet(2, 3, channels=(8, 8, 8, 8), dilation_growth=2)
+    >>> net = Conv1dNet(2, num_classes=3, channels=(8, 8, 8, 8), dilation_growth=2)
     >>> net(torch.zeros(5, 2, 100)).shape, net.receptive_field
     (torch.Size([5, 3]), 31)
     """
 
     def __init__(
         self,
-        in_channels: int,
-        num_classes: int,
+        in_channels: int = 1,
         *,
+        num_classes: int = 2,
         channels: Sequence[int] = (32, 32, 32, 32),
         kernel_size: int = 3,
         dilation_growth: int = 1,
