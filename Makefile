@@ -19,7 +19,7 @@ MATRIX_SUBSET ?= chapters/09_resnet.ipynb:1:4 chapters/13_beyond_classification.
 RUNNB  := CNNLAB_PROFILE=quick CNNLAB_OFFLINE=1 PYTHONHASHSEED=0 $(PY) tools/run_notebooks.py
 
 .PHONY: env book test test-unit test-notebooks test-book test-browser test-standalone \
-        test-matrix-subset test-matrix test-matrix-ci test-smoke test-colab full execute bench lint clean instructor
+        test-matrix-subset test-matrix test-matrix-ci test-smoke test-colab full times execute bench lint clean instructor
 
 env: $(STAMP)
 
@@ -105,6 +105,14 @@ full: env
 	CNNLAB_PROFILE=full PYTHONHASHSEED=0 $(PY) tools/run_notebooks.py --gpu-only \
 	    --table docs/teaching.md \
 	    --note "Written by \`make full\` on $$(date -u +%F), $$($(PY) -c 'import torch; print(torch.cuda.get_device_name() if torch.cuda.is_available() else "on a machine without a GPU")')."
+
+## Every notebook once, in the quick profile at the thread count setup() picks (no
+## OMP_NUM_THREADS), one at a time: its wall time written into docs/teaching.md. Run it on a
+## quiet machine: the times are only as good as the machine is idle.
+times: env
+	env -u OMP_NUM_THREADS -u MKL_NUM_THREADS CNNLAB_PROFILE=quick CNNLAB_OFFLINE=1 PYTHONHASHSEED=0 \
+	    $(PY) tools/run_notebooks.py --jobs 1 --table docs/teaching.md --table-name "make times" \
+	    --note "Written by \`make times\` on $$(date -u +%F), on $$(nproc) cores (setup() uses min(cores, 4) threads), quick profile, offline."
 
 ## Re-execute notebooks in place (quick profile, offline) and store their outputs.
 execute: env

@@ -52,3 +52,14 @@ def test_a_timeout_names_the_cell_that_ran_out_of_time(tmp_path: Path) -> None:
     run = rn.run_one(slow, {}, timeout=5)
     assert not run.ok and run.error.startswith("code cell 2 ('import time')")
     assert "CellTimeoutError" in run.error
+
+
+def test_a_named_table_replaces_only_its_own_section(tmp_path):
+    page = tmp_path / "teaching.md"
+    times_begin, times_end = rn.markers("make times")
+    page.write_text(f"a\n{rn.BEGIN}\nfull table\n{rn.END}\nb\n{times_begin}\nold\n{times_end}\nc\n")
+    rn.write_table(page, "new times\n", "make times")
+    text = page.read_text()
+    assert "full table" in text and "old" not in text
+    assert f"{times_begin}\nnew times\n{times_end}\nc\n" in text
+

@@ -155,16 +155,22 @@ def table(results: list[Run], note: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-BEGIN, END = "<!-- make full: table begins -->", "<!-- make full: table ends -->"
+def markers(name: str) -> tuple[str, str]:
+    """The comment lines that fence the table named ``name`` in a Markdown file."""
+    return f"<!-- {name}: table begins -->", f"<!-- {name}: table ends -->"
 
 
-def write_table(path: Path, text: str) -> None:
-    """Write ``text`` to ``path``; where the file holds the BEGIN/END markers (docs/teaching.md),
-    replace only what lies between them."""
+BEGIN, END = markers("make full")
+
+
+def write_table(path: Path, text: str, name: str = "make full") -> None:
+    """Write ``text`` to ``path``; where the file holds the markers of table ``name``
+    (docs/teaching.md), replace only what lies between them."""
+    begin, end = markers(name)
     old = path.read_text() if path.exists() else ""
-    if BEGIN in old and END in old:
-        head, rest = old.split(BEGIN, 1)
-        text = head + BEGIN + "\n" + text + END + rest.split(END, 1)[1]
+    if begin in old and end in old:
+        head, rest = old.split(begin, 1)
+        text = head + begin + "\n" + text + end + rest.split(end, 1)[1]
     path.write_text(text)
 
 
@@ -179,6 +185,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--timeout", type=int, default=900)
     parser.add_argument("--table", type=Path)
     parser.add_argument("--note", default="")
+    parser.add_argument("--table-name", default="make full",
+                        help="whose markers fence the table in --table's file")
     parser.add_argument("--case", action="append", default=[], metavar="NOTEBOOK:SEED:THREADS")
     parser.add_argument("--gpu-only", action="store_true")
     args = parser.parse_args(argv)
@@ -212,7 +220,7 @@ def main(argv: list[str]) -> int:
     for run in failed:
         print(f"FAILED {run.label}: {run.error}")
     if args.table:
-        write_table(args.table, table(results, args.note))
+        write_table(args.table, table(results, args.note), args.table_name)
         print(f"table written to {args.table}")
     return 1 if failed else 0
 
