@@ -304,3 +304,21 @@ def test_docstring_examples() -> None:
 
     results = doctest.testmod(ins, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert results.attempted >= 10 and results.failed == 0
+
+
+@pytest.mark.parametrize("make", [
+    lambda image: ins.ConvStepper(image=image),
+    lambda image: ins.KernelExplorer(image=image),
+    lambda image: ins.FilterDesigner(photos={"mine": image}),
+], ids=["conv-stepper", "kernel-explorer", "filter-designer"])
+def test_images_an_instrument_cannot_show_are_refused(make) -> None:
+    size = 9
+    nan = np.zeros((size, size))
+    nan[2, 3] = np.nan
+    with pytest.raises(ValueError, match="image must be finite, got 1 NaN or infinite values"):
+        make(nan)
+    with pytest.raises(TypeError, match="image must hold real numbers, got dtype complex128"):
+        make(np.zeros((size, size), dtype=complex))
+    with pytest.raises(TypeError, match="image must hold real numbers, got dtype <U1"):
+        make(np.full((size, size), "a"))
+

@@ -113,8 +113,24 @@ def photo_data_url(image: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(_png(_rgb8(image))).decode("ascii")
 
 
+def _image_array(image: Any, name: str = "image") -> np.ndarray:
+    """``image`` as float64, refusing what an instrument cannot show: text, complex numbers,
+    NaN or infinite values (they would draw as silent garbage in the browser)."""
+    arr = np.asarray(image)
+    if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.integer)
+                                     or np.issubdtype(arr.dtype, np.floating)):
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, got {int(np.sum(~np.isfinite(arr)))} NaN or "
+                         "infinite values")
+    return arr
+
+
 def _rgb8(image: np.ndarray) -> np.ndarray:
     img = np.asarray(image)
+    if img.dtype != np.uint8:
+        img = _image_array(img)
     if img.ndim == 2:
         img = np.repeat(img[..., None], 3, axis=-1)
     if img.ndim != 3 or img.shape[-1] not in (3, 4) or min(img.shape[:2]) < 3:
@@ -258,7 +274,7 @@ class KernelExplorer(Instrument):
             weights = _kernel9(KERNELS[kernel])
         else:
             weights = _kernel9(kernel)
-        img = np.asarray(SEVEN if image is None else image)
+        img = _image_array(SEVEN if image is None else image)
         if img.shape != (9, 9):
             raise ValueError(f"image must be 9x9, got shape {img.shape}")
         super().__init__(image=(img > 0.5).astype(int).tolist(), kernel=weights,
@@ -323,7 +339,7 @@ class ConvStepper(Instrument):
                  image: Sequence[Sequence[float]] | np.ndarray | None = None,
                  **kwargs: Any) -> None:
         img = np.arange(1, 26, dtype=np.float64).reshape(5, 5) if image is None else image
-        arr = np.asarray(img, dtype=np.float64)
+        arr = _image_array(img)
         if arr.ndim != 2 or not (3 <= min(arr.shape) and max(arr.shape) <= 9):
             raise ValueError(f"image must be 2-D, between 3x3 and 9x9, got shape {arr.shape}")
         super().__init__(image=arr.tolist(), kernel=kernel,
