@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from scipy import ndimage
 from torch import nn
 
+from cnnlab import inside, models, ops
 from cnnlab import labcheck as L
-from cnnlab import models, ops
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "solutions"
@@ -31,6 +32,8 @@ def load(lab: str):
     return module
 
 
+S1 = load("lab01")
+S3 = load("lab03")
 S4 = load("lab04")
 S5 = load("lab05")
 S6 = load("lab06")
@@ -66,6 +69,24 @@ LENET = models.LeNet5("modern")
 WEIGHTED2 = {"c1": LENET.features.c1, "c3": LENET.features.c3, "c5": LENET.features.c5,
              "f6": LENET.classifier.f6, "output": LENET.classifier.output}
 
+
+def _centre_net():
+    """A network that sees its class 0 only in the centre of a 32x32 image (for Task C)."""
+    net = nn.Sequential(nn.Conv2d(1, 1, 1), nn.Flatten(), nn.Linear(32 * 32, 2))
+    with torch.no_grad():
+        w = torch.zeros(2, 32, 32)
+        w[0, 13:19, 13:19] = 1.0
+        net[0].weight.fill_(1.0)
+        net[0].bias.zero_()
+        net[2].weight.copy_(w.reshape(2, -1))
+        net[2].bias.copy_(torch.tensor([0.0, 10.0]))
+    return net.eval()
+
+
+_IMG3 = torch.zeros(1, 32, 32)
+_IMG3[0, 8:24, 8:24] = 1.0
+MAPS3 = inside.occlusion(_centre_net(), _IMG3, 0, window=8, stride=2)   # worst near (16, 16)
+
 # The arguments each checker takes after the learner's functions (what the notebook passes).
 CONTEXT = {
     "lab02/pad_to_32": (X28, X32, BG2),
@@ -79,10 +100,11 @@ CONTEXT = {
     "lab06/fgsm": (NET6, X6, Y6),
     "lab06/smallest_flip": (NET6, X6[:5], Y6[:5], GRID6),
     "lab06/contrast": (X6,),
+    "lab03/guess": (MAPS3,),
 }
 S2 = load("lab02")
 S2.BACKGROUND = BG2
-MODULES = {"lab02": S2, "lab04": S4, "lab05": S5, "lab06": S6}
+MODULES = {"lab01": S1, "lab03": S3, "lab02": S2, "lab04": S4, "lab05": S5, "lab06": S6}
 
 
 def fails(verdict: L.Verdict, *words: str) -> str:
@@ -100,6 +122,298 @@ def test_reference_passes(task):
     module = MODULES[task.split("/")[0]]
     verdict = check(*[getattr(module, n) for n in names], *CONTEXT.get(task, ()), quiet=True)
     assert verdict, verdict
+
+
+# ------------------------------------------------------------------------------ lab 1
+
+FIRST_TWO_MISTAKES = {
+    "wrong sign": ((-23, -22), ("wrong sign",)),
+    "top row not subtracted": ((26, 25), ("top row",)),
+    "moved down": ((23, 24), ("moved the kernel down",)),
+    "a bare int": (23, ("give 2 numbers",)),
+    "three numbers": ((23, 22, 21), ("exactly 2",)),
+    "a string": ("23, 22", ("not a string",)),
+    "NaN": ((float("nan"), 22), ("not a finite number",)),
+    "one missing": ((23, None), ("still None",)),
+}
+
+
+@pytest.mark.parametrize("name", list(FIRST_TWO_MISTAKES))
+def test_first_two_mistakes(name):
+    answer, words = FIRST_TWO_MISTAKES[name]
+    fails(L.check_first_two(answer, quiet=True), *words)
+
+
+def _loops(image, kernel, dtype=float):
+    kh, kw = kernel.shape
+    out = np.zeros((image.shape[0] - kh + 1, image.shape[1] - kw + 1), dtype=dtype)
+    for r in range(out.shape[0]):
+        for c in range(out.shape[1]):
+            out[r, c] = np.sum(kernel * image[r:r + kh, c:c + kw])
+    return out
+
+
+def corr2d_integer_output(image, kernel):       # np.zeros(..., dtype=int): fractions cut off
+    return _loops(image, kernel, dtype=int)
+
+
+def corr2d_integer_inputs(image, kernel):       # the arithmetic done in whole numbers
+    return _loops(image.astype(int), kernel.astype(int)).astype(float)
+
+
+def corr2d_short(image, kernel):                # range(H - kh): the last row is missing
+    return _loops(image, kernel)[:-1, :-1]
+
+
+def corr2d_flipped(image, kernel):              # true convolution: kernel turned by 180 degrees
+    return _loops(image, kernel[::-1, ::-1])
+
+
+def corr2d_transposed_kernel(image, kernel):    # kernel[v, u] instead of kernel[u, v]
+    if kernel.shape[0] != kernel.shape[1]:
+        return _loops(image.T, kernel).T
+    return _loops(image, kernel.T)
+
+
+def corr2d_in_place(image, kernel):             # flips the caller's kernel and back, wrongly
+    kernel *= -1
+    return -_loops(image, kernel)
+
+
+def corr2d_out_of_range(image, kernel):         # one window too many: runs off the image
+    kh, kw = kernel.shape
+    out = np.zeros((image.shape[0] - kh + 1, image.shape[1] - kw + 1))
+    for r in range(out.shape[0] + 1):
+        for c in range(out.shape[1]):
+            out[r, c] = np.sum(kernel * image[r:r + kh, c:c + kw])
+    return out
+
+
+CORR2D_MISTAKES = {
+    corr2d_integer_output: ("holds integers",),
+    corr2d_integer_inputs: ("values are not",),
+    corr2d_short: ("one row and one column short",),
+    corr2d_flipped: ("flipped the kernel",),
+    corr2d_transposed_kernel: ("rows and columns of the kernel are swapped",),
+    corr2d_in_place: ("in place",),
+    corr2d_out_of_range: ("past the edge",),
+}
+
+
+@pytest.mark.parametrize("mistake", list(CORR2D_MISTAKES), ids=lambda f: f.__name__)
+def test_corr2d_mistakes(mistake):
+    message = fails(L.check_corr2d(mistake, quiet=True), *CORR2D_MISTAKES[mistake])
+    if mistake is not corr2d_short:                 # the shape is right: never blamed
+        assert "expected shape" not in message, message
+
+
+def test_corr2d_accepts_a_list_of_lists():
+    assert L.check_corr2d(lambda i, k: S1.corr2d(i, k).tolist(), quiet=True)
+
+
+KERNEL_MISTAKES = {
+    "vertical: still horizontal": (L.check_vertical, L.PAPER_KERNEL * 2, ("turn it",)),
+    "vertical: flat responds": (L.check_vertical, np.array([[0, 0, 0], [0, 1, 1], [0, 0, 0]]),
+                                ("sum to 0",)),
+    "vertical: diagonal": (L.check_vertical, np.array([[0, 1, 1], [-1, 0, 1], [-1, -1, 0]]),
+                           ("horizontal step",)),
+    "vertical: 2x2": (L.check_vertical, np.array([[-1, 1], [-1, 1]]), ("3x3 or 5x5",)),
+    "vertical: a string": (L.check_vertical, "[[-1, 0, 1]] * 3", ("not a string",)),
+    "vertical: NaN weight": (L.check_vertical, np.array([[-1, 0, np.nan]] * 3), ("finite",)),
+    "blur: times 9": (L.check_blur, np.ones((3, 3)), ("divide every weight",)),
+    "blur: sharpens": (L.check_blur, np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]]),
+                       ("sharpens",)),
+    "blur: rows only": (L.check_blur, np.array([[0, 0, 0], [1, 1, 1], [0, 0, 0]]) / 3,
+                        ("smooths too little",)),
+    "blur: one row of five": (L.check_blur, np.pad(np.ones((1, 5)) / 5, ((2, 2), (0, 0))),
+                              ("horizontal step stays sharp",)),
+    "blur: a shift": (L.check_blur, np.array([[0, 0, 0], [0, 0, 1], [0, 0, 0]]),
+                      ("copies or moves",)),
+    "diagonal: flat responds": (L.check_diagonal, np.eye(3)[::-1], ("sum to 0",)),
+    "diagonal: the other way": (L.check_diagonal,
+                                np.array([[2, -1, -1], [-1, 2, -1], [-1, -1, 2]]),
+                                ("\\ line",)),
+    "diagonal: transposed start": (L.check_diagonal, L.START_KERNELS["my_diagonal"][0].T,
+                                   ("vertical line",)),
+}
+
+
+@pytest.mark.parametrize("name", list(KERNEL_MISTAKES))
+def test_kernel_mistakes(name):
+    check, kernel, words = KERNEL_MISTAKES[name]
+    fails(check(kernel, quiet=True), *words)
+
+
+def test_other_good_kernels_pass():
+    assert L.check_vertical(np.outer([1, 2, 1], [1, 0, -1]), quiet=True)        # Sobel, flipped
+    assert L.check_vertical(torch.tensor(S1.my_vertical), quiet=True)
+    assert L.check_blur(np.full((5, 5), 1 / 25), quiet=True)
+    assert L.check_blur(np.ones((3, 3), dtype=int) / 9, quiet=True)
+
+
+def _sobel_pair(image):
+    return ops.corr2d(image, L.SOBEL_X), ops.corr2d(image, L.SOBEL_X.T)
+
+
+def edge_squared(image):                        # Gx^2 + Gy^2: the root forgotten
+    gx, gy = _sobel_pair(image)
+    return gx ** 2 + gy ** 2
+
+
+def edge_normalised(image):                     # rescaled to a maximum of 1 for display
+    e = S1.edge_map(image)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return e / e.max()
+
+
+def edge_in_place(image):                       # shifts the caller's photograph
+    image -= image.mean()
+    return S1.edge_map(image)
+
+
+def edge_integer(image):                        # percent, as whole numbers
+    return (100 * S1.edge_map(image)).astype(int)
+
+
+def edge_one_way(image):
+    return np.abs(_sobel_pair(image)[0])
+
+
+def edge_no_magnitude(image):
+    gx, gy = _sobel_pair(image)
+    return gx + gy
+
+
+EDGE_MISTAKES = {
+    edge_squared: ("square root",),
+    edge_normalised: ("NaN", "maximum"),
+    edge_in_place: ("in place",),
+    edge_integer: ("integers",),
+    edge_one_way: ("horizontal edges give only",),
+    edge_no_magnitude: ("magnitude",),
+    (lambda image: image): ("flat region",),
+    (lambda image: ops.corr2d(image, np.full((3, 3), 1 / 9))): ("flat region",),
+    (lambda image: 1 - S1.edge_map(image)): ("flat region",),
+    (lambda image: torch.tensor(S1.edge_map(image)).unsqueeze(0)): ("2-D map",),
+}
+
+
+@pytest.mark.parametrize("mistake", list(EDGE_MISTAKES),
+                         ids=[w[0] for w in EDGE_MISTAKES.values()])
+def test_edge_map_mistakes(mistake):
+    message = fails(L.check_edge_map(mistake, quiet=True), *EDGE_MISTAKES[mistake])
+    if mistake is edge_normalised:
+        assert "is fine" in message                 # never blames the right shape
+
+
+def edge_prewitt(image):
+    return np.hypot(ops.corr2d(image, L.PAPER_KERNEL.T), ops.corr2d(image, L.PAPER_KERNEL))
+
+
+def edge_forward(image):                        # 2-pixel differences, |gx| + |gy|
+    gx = ops.corr2d(image, np.array([[-1.0, 1.0]]))[:-1, :]
+    gy = ops.corr2d(image, np.array([[-1.0], [1.0]]))[:, :-1]
+    return np.abs(gx) + np.abs(gy)
+
+
+@pytest.mark.parametrize("detector", [
+    edge_prewitt, edge_forward,
+    lambda image: S1.edge_map(ndimage.uniform_filter(image, 5)),      # smoothed first
+    lambda image: S1.edge_map(ndimage.gaussian_filter(image, 1.5)),
+    lambda image: torch.tensor(S1.edge_map(image)),
+], ids=["prewitt", "forward", "box5", "gauss1.5", "tensor"])
+def test_other_edge_detectors_pass(detector):
+    assert L.check_edge_map(detector, quiet=True)
+
+
+# ------------------------------------------------------------------------------ lab 3
+
+def unpool_swapped(value, switch, top, left, width):      # rows and columns mixed up
+    col, row = divmod(switch, width)
+    block = np.zeros((2, 2))
+    block[(row - top) % 2, (col - left) % 2] = value
+    return block
+
+
+def unpool_spread(value, switch, top, left, width):       # fills the whole window
+    return np.full((2, 2), value)
+
+
+def unpool_integer(value, switch, top, left, width):      # np.zeros(..., dtype=int)
+    block = np.zeros((2, 2), dtype=int)
+    row, col = divmod(switch, width)
+    block[row - top, col - left] = value
+    return block
+
+
+def unpool_wrong_width(value, switch, top, left, width):  # a square map assumed
+    block = np.zeros((2, 2))
+    row, col = divmod(switch, 6)
+    block[(row - top) % 2, (col - left) % 2] = value
+    return block
+
+
+def unpool_marks_one(value, switch, top, left, width):    # the switch, not the value
+    block = np.zeros((2, 2))
+    row, col = divmod(switch, width)
+    block[row - top, col - left] = 1
+    return block
+
+
+def unpool_absolute(value, switch, top, left, width):     # corner not subtracted
+    block = np.zeros((2, 2))
+    row, col = divmod(switch, width)
+    block[row, col] = value
+    return block
+
+
+UNPOOL_MISTAKES = {
+    unpool_swapped: ("wrong places",),
+    unpool_spread: ("more than one nonzero",),
+    unpool_integer: ("integers",),
+    unpool_wrong_width: ("wrong places",),
+    unpool_marks_one: ("pooled value",),
+    unpool_absolute: ("IndexError",),
+}
+
+
+@pytest.mark.parametrize("mistake", list(UNPOOL_MISTAKES), ids=lambda f: f.__name__)
+def test_unpool_mistakes(mistake):
+    fails(L.check_unpool(mistake, quiet=True), *UNPOOL_MISTAKES[mistake])
+
+
+BOX_MISTAKES = {
+    "no jump": ((3, 5, 13, 15), ("jump",)),
+    "inclusive": ((6, 10, 19, 23), ("exclusive",)),
+    "transposed": ((10, 6, 24, 20), ("rows and columns are swapped",)),
+    "height and width": ((6, 10, 14, 14), ("height and width",)),
+    "moved": ((8, 12, 22, 26), ("wrong place",)),
+    "upside down": ((20, 24, 6, 10), ("empty box",)),
+    "a string": ("(6, 10, 20, 24)", ("not a string",)),
+    "a fraction": ((6, 10, 20, 24.5), ("whole numbers",)),
+    "two numbers": ((6, 10), ("exactly 4",)),
+}
+
+
+@pytest.mark.parametrize("name", list(BOX_MISTAKES))
+def test_box_mistakes(name):
+    box, words = BOX_MISTAKES[name]
+    fails(L.check_box(box, quiet=True), *words)
+
+
+GUESS_MISTAKES = {
+    "background": ((4, 4), ("Look at the map",)),
+    "a string": ("16, 16", ("not a string",)),
+    "NaN": ((float("nan"), 16), ("finite",)),
+    "outside": ((40, 16), ("outside",)),
+    "a bare int": (16, ("give 2 numbers",)),
+}
+
+
+@pytest.mark.parametrize("name", list(GUESS_MISTAKES))
+def test_guess_mistakes(name):
+    guess, words = GUESS_MISTAKES[name]
+    fails(L.check_guess(guess, MAPS3, quiet=True), *words)
 
 
 # ------------------------------------------------------------------------------ lab 2
@@ -900,7 +1214,9 @@ def test_stubs_are_not_attempted(task):
         raise NotImplementedError
 
     answers = {"lab02/shapes": dict.fromkeys(("c1", "s2", "c3", "s4", "c5", "f6", "output")),
-               "lab02/params": dict.fromkeys(WEIGHTED2)}
+               "lab02/params": dict.fromkeys(WEIGHTED2),
+               "lab01/first_two": (None, None), "lab03/box": None, "lab03/guess": None,
+               **{f"lab01/{k[3:]}": start.copy() for k, (start, _) in L.START_KERNELS.items()}}
     verdict = check(*[answers.get(task, stub)] * len(names), *CONTEXT.get(task, ()), quiet=True)
     assert not verdict and not verdict.attempted and "not attempted" in verdict.message
 
@@ -953,11 +1269,12 @@ def test_every_solution_has_its_cell_and_checker(lab):
     assert set(sections) <= set(L.TASKS)
 
 
-def test_instructor_edition_fills_every_task(tmp_path):
-    notebook = next((ROOT / "labs").glob("lab04_*.ipynb"))
-    out = instructor.build(notebook, SOLUTIONS / "lab04.py", tmp_path)
+@pytest.mark.parametrize("lab", ["lab01", "lab03", "lab04"])
+def test_instructor_edition_fills_every_task(tmp_path, lab):
+    notebook = next((ROOT / "labs").glob(f"{lab}_*.ipynb"))
+    out = instructor.build(notebook, SOLUTIONS / f"{lab}.py", tmp_path)
     text = out.read_text()
-    for task, code in instructor.sections(SOLUTIONS / "lab04.py").items():
+    for task, code in instructor.sections(SOLUTIONS / f"{lab}.py").items():
         assert code.strip().splitlines()[-1].strip() in text, task
     assert "YOUR CODE HERE" not in text
 
