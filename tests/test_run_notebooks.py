@@ -43,6 +43,7 @@ def test_table_goes_between_the_markers(tmp_path: Path) -> None:
     text = page.read_text()
     assert text.startswith("before\n") and text.endswith(f"{rn.END}\nafter\n")
     assert "old table" not in text and "| `chapters/x.ipynb` | 12 s | acc = 0.97 |" in text
+    assert "In all: chapters 0.2 min." in text
     rows = rn.not_measured(rn.all_notebooks()[:2], "No GPU.").splitlines()
     assert rows[-1].endswith("| not measured | not measured |") and len(rows) == 6
 
@@ -63,3 +64,11 @@ def test_a_named_table_replaces_only_its_own_section(tmp_path):
     assert "full table" in text and "old" not in text
     assert f"{times_begin}\nnew times\n{times_end}\nc\n" in text
 
+
+
+def test_glued_values_are_shortened_for_the_table() -> None:
+    assert rn.short("0.9039999842643738") == "0.904"
+    assert rn.short("871.5619322883549") == "872"
+    assert rn.short("4000") == "4,000" and rn.short("204800") == "204,800"
+    assert rn.short("0.0") == "0" and rn.short("6.599998474121094") == "6.6"
+    assert rn.short("'3 of 9'") == "3 of 9"

@@ -145,13 +145,32 @@ def not_measured(paths: list[Path], note: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def short(value: str) -> str:
+    """A glued value as the table shows it: whole numbers as they are, others to 3 significant
+    digits (at least to the unit), text unquoted."""
+    try:
+        number = float(value)
+    except ValueError:
+        return value.strip("'\"")
+    if number.is_integer() or abs(number) >= 100:
+        return f"{number:,.0f}"
+    return f"{number:.3g}"
+
+
 def table(results: list[Run], note: str) -> str:
-    """A Markdown table: notebook, wall time (or why not), what it glued."""
+    """A Markdown table: notebook, wall time (or why not), what it glued; then the totals."""
     lines = [note, "", "| notebook | wall time | headline numbers (glued) |", "|---|---:|---|"]
+    totals: dict[str, float] = {}
     for run in results:
         time_cell = f"{run.seconds:.0f} s" if run.ok else f"failed ({run.error[:80]})"
-        glued = "; ".join(f"{k} = {v}" for k, v in run.glued.items()) or "none glued"
+        glued = "; ".join(f"{k} = {short(v)}" for k, v in run.glued.items()) or "none glued"
         lines.append(f"| `{run.notebook}` | {time_cell} | {glued.replace('|', '/')} |")
+        if run.ok:
+            part = run.notebook.split("/")[0]
+            totals[part] = totals.get(part, 0.0) + run.seconds
+    if totals:
+        lines += ["", "In all: " + ", ".join(f"{part} {sum_s / 60:.1f} min"
+                                            for part, sum_s in totals.items()) + "."]
     return "\n".join(lines) + "\n"
 
 
