@@ -174,3 +174,22 @@ def test_full_profile_table_states_no_time_nobody_measured() -> None:
             "the table claims times from a machine without a GPU")
     else:
         assert "Written by `make full` on" in block, "the table must say where it comes from"
+
+
+def test_architecture_chapters_show_a_diagram_drawn_by_cnnlab() -> None:
+    """Chapters 06-13 introduce architectures and mechanisms: each shows at least one picture
+    drawn by cnnlab from the model or the operation itself (``cnnlab.diagrams``/``draw_model``),
+    stored as a captioned figure."""
+    import re
+
+    missing = []
+    chapters = [p for p in NOTEBOOKS if p.parent.name == "chapters" and "06" <= p.name[:2] <= "13"]
+    assert len(chapters) == 8
+    for path in chapters:
+        nb = nbformat.read(path, as_version=4)
+        drawn = [c for c in _figure_cells(nb)
+                 if re.search(r"\b(diagrams\.\w+|draw_model)\(", c.source)
+                 and c.metadata.get("mystnb", {}).get("figure", {}).get("caption")]
+        if not drawn:
+            missing.append(path.name)
+    assert not missing, f"no captioned cnnlab diagram in: {missing}"
