@@ -44,6 +44,7 @@ from cnnlab.session import (
 )
 
 if TYPE_CHECKING:
+    from cnnlab.early_stopping import EarlyStopping
     from cnnlab.models.lenet import train_lenet
 
 from cnnlab import _checks
@@ -59,6 +60,7 @@ __all__ = [
     "setup",
     "smoke",
     "train_lenet",
+    "EarlyStopping",
     "HISTORY_KEYS",
     "History",
     "LivePlot",
@@ -626,8 +628,12 @@ def __getattr__(name: str) -> Any:
         from cnnlab.models.lenet import train_lenet
 
         return train_lenet
+    if name == "EarlyStopping":
+        from cnnlab.early_stopping import EarlyStopping
+
+        return EarlyStopping
     raise AttributeError(f"module 'cnnlab.train' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), "train_lenet"])
+    return sorted([*globals(), "train_lenet", "EarlyStopping"])
