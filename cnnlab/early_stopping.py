@@ -28,6 +28,7 @@ from torch import Tensor, nn
 
 from cnnlab import _checks
 from cnnlab.data import LabeledData
+from cnnlab.train import evaluate
 
 __all__ = ["EarlyStopping"]
 
@@ -75,8 +76,6 @@ class EarlyStopping:
         self.state: dict[str, Tensor] | None = None
 
     def __call__(self, epoch: int, history: Any, model: nn.Module) -> bool:
-        from cnnlab.train import evaluate  # train imports this module's name lazily
-
         loss = evaluate(model, self.validation)["loss"]
         if loss < self.best - self.min_delta:
             self.best, self.best_epoch = loss, int(epoch)
