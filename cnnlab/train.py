@@ -107,6 +107,7 @@ def fit(
     progress: bool = True,
     amp: bool | None = None,
     channels_last: bool | None = None,
+    seed: int | None = None,
 ) -> History:
     """Train ``model`` for ``epochs`` passes over ``train_loader``; return the history.
 
@@ -131,6 +132,13 @@ def fit(
         progress: show a ``tqdm`` progress bar with loss and accuracy.
         amp: mixed precision (float16 autocast + gradient scaling). Default: on for CUDA only.
         channels_last: channels-last memory format. Default: on for CUDA only.
+        seed: when given, the run's shuffling, dropout and augmentation draw from Python's,
+            NumPy's and PyTorch's generators seeded with it (:func:`seed_everything`), so the
+            same model, data and seed give the same run, and afterwards those generators are
+            put back as they were. When ``None`` (the default) the run draws from the global
+            generators where they stand and leaves them moved on, as a plain PyTorch loop over a
+            shuffling ``DataLoader`` does: two calls in a row then see different orders (putting
+            the generators back would make every call shuffle alike).
 
     Returns:
         History: ``dict`` with lists ``epoch``, ``train_loss``, ``train_acc``, ``val_loss``,
@@ -155,6 +163,8 @@ def fit(
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     epochs = _checks.as_int(epochs, "epochs", minimum=1)
+    if seed is not None:
+        seed = _checks.as_int(seed, "seed", 0, 2**32 - 1)
     if scheduler_step not in (None, "batch", "epoch"):
         raise ValueError(f"scheduler_step must be 'batch', 'epoch' or None, got {scheduler_step!r}")
     if optimizer is None:
@@ -196,7 +206,9 @@ def fit(
     # settings as they were found, however the run ends.
     scope = contextlib.ExitStack()
     train_mode = scope.enter_context(_state.training(model))
-    scope.enter_context(_state.global_settings(keep_rng=False))
+    scope.enter_context(_state.global_settings(keep_rng=seed is not None))
+    if seed is not None:
+        session.seed_everything(seed)
     try:
         for epoch in range(1, epochs + 1):
             bar.set_description(f"epoch {epoch}/{epochs}")

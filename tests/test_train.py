@@ -492,6 +492,35 @@ def test_fit_and_train_lenet_leave_global_state_and_generators_as_found():
     assert torch.equal(torch.rand(3), expected)  # the caller's generator did not move
 
 
+def test_fit_with_a_seed_repeats_its_run_and_puts_the_generators_back():
+    data = tiny_data()
+    runs = []
+    for caller_seed in (11, 12):  # the caller's generators differ; the runs must not
+        torch.manual_seed(0)
+        net = nn.Sequential(tiny_net(), nn.Dropout(0.5))  # dropout draws from the generator too
+        random.seed(caller_seed)
+        np.random.seed(caller_seed)
+        torch.manual_seed(caller_seed)
+        expected = (random.random(), float(np.random.rand()), torch.rand(3))
+        random.seed(caller_seed)
+        np.random.seed(caller_seed)
+        torch.manual_seed(caller_seed)
+        T.fit(net, data, epochs=2, progress=False, seed=np.int64(4))
+        after = (random.random(), float(np.random.rand()), torch.rand(3))
+        assert after[:2] == expected[:2] and torch.equal(after[2], expected[2])
+        runs.append([p.detach().clone() for p in net.parameters()])
+    assert all(torch.equal(p, q) for p, q in zip(*runs, strict=True))
+    with pytest.raises(ValueError, match="seed must be"):
+        T.fit(tiny_net(), data, epochs=1, progress=False, seed=-1)
+
+
+def test_fit_without_a_seed_moves_the_generators_on_so_the_next_call_shuffles_anew():
+    torch.manual_seed(3)
+    before = torch.get_rng_state()
+    T.fit(tiny_net(), tiny_data(), epochs=1, progress=False)
+    assert not torch.equal(torch.get_rng_state(), before)
+
+
 def test_train_lenet_is_the_same_run_for_the_same_seed():
     digits = load_dataset("digits", size=32, limit=64, verbose=False)
     a, _ = T.train_lenet(digits, epochs=1, progress=False, seed=5)
