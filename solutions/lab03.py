@@ -3,6 +3,7 @@
 Each `# %% task: <id>` section replaces the notebook cell whose metadata names the same task.
 """
 import numpy as np
+import torch
 
 
 # %% task: lab03/unpool_window
@@ -21,3 +22,15 @@ my_box = (2 * 3, 2 * 5, 2 * 3 + 14, 2 * 5 + 14)      # (top, left, bottom, right
 # The crossing of the 4, where its strokes meet, a little below the centre of the frame:
 # without it the digit reads as a 1 or a 9.
 my_guess = (16, 16)      # (row, col) of the centre of the square
+
+# %% task: lab03/randomized_copy
+import copy  # noqa: E402 (each section is pasted into its own notebook cell)
+
+
+def randomized_copy(model, seed):
+    fresh = copy.deepcopy(model)              # the trained network stays as it is
+    torch.manual_seed(seed)                   # the seed decides every draw below
+    for layer in fresh.modules():
+        if hasattr(layer, "reset_parameters"):   # convolutions, linear and BatchNorm layers
+            layer.reset_parameters()          # back to how PyTorch starts a new layer
+    return fresh.eval()                       # BatchNorm uses its running statistics

@@ -67,6 +67,7 @@ from cnnlab.labcheck.lab02 import (
 from cnnlab.labcheck.lab03 import (
     check_box,
     check_guess,
+    check_randomized_copy,
     check_unpool,
 )
 from cnnlab.labcheck.lab04 import (
@@ -121,6 +122,7 @@ __all__ = [
     "check_unpool",
     "check_box",
     "check_guess",
+    "check_randomized_copy",
     "check_padding",
     "check_shapes",
     "check_params",
@@ -188,4 +190,5 @@ TASKS: dict[str, tuple[tuple[str, ...], Callable[..., Verdict]]] = {
     "lab03/unpool_window": (("unpool_window",), check_unpool),
     "lab03/box": (("my_box",), check_box),
     "lab03/guess": (("my_guess",), check_guess),
+    "lab03/randomized_copy": (("randomized_copy",), check_randomized_copy),
 }

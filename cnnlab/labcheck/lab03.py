@@ -1,4 +1,5 @@
-"""Lab 3's checkers: unpooling, a receptive field by hand and an occlusion guess."""
+"""Lab 3's checkers: unpooling, a receptive field by hand, an occlusion guess and a randomised
+copy of a network."""
 
 from __future__ import annotations
 
@@ -154,3 +155,152 @@ def check_guess(guess: Any, maps: Any, quiet: bool = False) -> Verdict:
     return _run(body, quiet)
 
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Lab 3, Task D: a randomised copy of photonet (for Adebayo et al.'s sanity check)
+# ---------------------------------------------------------------------------------------------
+
+_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.GroupNorm, nn.LayerNorm)
+
+
+def _fresh_copy(model: nn.Module, seed: int) -> nn.Module:
+    """What PyTorch's own initialisation gives for ``model``'s layers (the checker's yardstick:
+    a property of PyTorch, the spread of a new layer, not a pasted answer)."""
+    import copy
+
+    fresh = copy.deepcopy(model)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for module in fresh.modules():
+            reset = getattr(module, "reset_parameters", None)
+            if callable(reset):
+                reset()
+            reset_stats = getattr(module, "reset_running_stats", None)
+            if callable(reset_stats):
+                reset_stats()
+    return fresh
+
+
+def _kind(model: nn.Module, key: str) -> str:
+    """"norm" for the tensors of a normalisation layer, "weights" otherwise."""
+    owner = key.rsplit(".", 1)[0] if "." in key else ""
+    try:
+        module = model.get_submodule(owner)
+    except AttributeError:
+        return "weights"
+    return "norm" if isinstance(module, _NORMS) else "weights"
+
+
+def check_randomized_copy(fn: Any, model: nn.Module | None = None, seeds: tuple[int, int] = (3, 4),
+                          quiet: bool = False) -> Verdict:
+    """Lab 3, Task D: ``fn(model, seed) -> a new network``, every layer re-initialised as
+    PyTorch initialises a new one, drawn from ``seed``, in eval mode, ``model`` unchanged.
+
+    The checker works on copies of ``model`` (default: the trained photonet), so a function
+    that changes its argument in place cannot spoil the notebook's network. It checks the
+    properties, not a pasted answer: the argument is left as it was; the result is another
+    network with the same tensors' names and shapes; no tensor keeps its trained values; weights
+    with at least 200 values have the spread of PyTorch's default initialisation of that layer
+    (within 20%) and
+    normalisation layers its exact start (weight 1, bias 0, running mean 0, variance 1); the
+    same seed gives the same network and another seed another one; the copy is in eval mode."""
+    import copy
+
+    def body() -> str:
+        if model is None:
+            from cnnlab.pretrained import pretrained
+
+            trained = pretrained("photonet").model
+        elif isinstance(model, nn.Module):
+            trained = model
+        else:
+            raise _Problem(f"the checker needs the trained network, got {_describe(model)}")
+        before = {k: v.detach().clone() for k, v in trained.state_dict().items()}
+        subject = copy.deepcopy(trained)
+        call = f"{_name(fn)}(model, seed={seeds[0]})"
+        out = attempt(fn, subject, seeds[0], what=call)
+        changed = [k for k, v in subject.state_dict().items()
+                   if k in before and not torch.equal(v, before[k])]
+        if changed:
+            raise _Problem(f"{call} changed the network it was given ({len(changed)} tensors, "
+                           f"e.g. {changed[0]}): the trained network must stay as it is, so "
+                           "that both can be compared. Copy it first (copy.deepcopy) and "
+                           "re-initialise the copy")
+        if not isinstance(out, nn.Module):
+            raise _Problem(f"{call}: expected a network (an nn.Module), got {_describe(out)}")
+        if out is subject:
+            raise _Problem(f"{call} returned the network it was given, not a copy: copy it "
+                           "first (copy.deepcopy)")
+        state = {k: v.detach() for k, v in out.state_dict().items()}
+        if set(state) != set(before):
+            missing = sorted(set(before) - set(state))
+            extra = sorted(set(state) - set(before))
+            raise _Problem(f"{call}: the copy does not have the trained network's layers"
+                           + (f"; missing {missing[:3]}" if missing else "")
+                           + (f"; unexpected {extra[:3]}" if extra else "")
+                           + ": copy the network rather than building another one")
+        shapes = [k for k in before if tuple(state[k].shape) != tuple(before[k].shape)]
+        if shapes:
+            k = shapes[0]
+            raise _Problem(f"{call}: {k} has shape {tuple(state[k].shape)}, the trained one "
+                           f"{tuple(before[k].shape)}: keep the architecture, change the values")
+        tensors = [k for k, v in before.items() if v.is_floating_point()]
+        kept = [k for k in tensors if torch.equal(state[k], before[k])]
+        fresh = _fresh_copy(trained, seeds[0]).state_dict()
+        for k in tensors:
+            got, want = state[k].double(), fresh[k].double()
+            if not bool(torch.isfinite(got).all()):
+                raise _Problem(f"{k} holds NaN or infinite values")
+            if (k in kept or _kind(trained, k) == "norm" or want.numel() < 200
+                    or float(want.std()) == 0):
+                continue                 # kept, a norm layer's start, or too few values
+            ratio = float(got.std()) / float(want.std())
+            if not 0.8 < ratio < 1.25 or abs(float(got.mean())) > 0.2 * float(want.std()) + 1e-6:
+                raise _Problem(f"{k} has standard deviation {float(got.std()):.3g} and mean "
+                               f"{float(got.mean()):.2g}, where PyTorch's initialisation of a "
+                               f"new layer of that shape gives {float(want.std()):.3g} and 0: "
+                               "use each layer's reset_parameters(), which knows its layer's "
+                               "scale, rather than torch.randn or another rule")
+        if kept:
+            norms = [k for k in kept if _kind(trained, k) == "norm"]
+            if len(norms) == len(kept):
+                raise _Problem(f"{len(kept)} BatchNorm tensors keep their trained values (e.g. "
+                               f"{kept[0]}): normalisation layers are learned too. A new "
+                               "BatchNorm layer starts at weight 1, bias 0, running mean 0 and "
+                               "running variance 1; its reset_parameters() puts it there")
+            raise _Problem(f"{len(kept)} of {len(tensors)} tensors keep their trained values "
+                           f"(e.g. {', '.join(kept[:3])}): every layer must start again, the "
+                           "last one included")
+        for k in tensors:
+            got, want = state[k].double(), fresh[k].double()
+            constant = want.numel() < 2 or float(want.std()) == 0
+            if (_kind(trained, k) == "norm" or constant) and not torch.allclose(got, want):
+                start = "1" if float(want.flatten()[0]) == 1 else "0"
+                raise _Problem(f"{k} starts at {float(got.flatten()[0]):.3g} (mean "
+                               f"{float(got.mean()):.3g}), where a new layer starts at {start} "
+                               "everywhere: use the layer's own reset_parameters() rather than "
+                               "drawing the values yourself")
+        again = attempt(fn, copy.deepcopy(trained), seeds[0],
+                        what=f"{_name(fn)}(model, seed={seeds[0]}), called again")
+        if not isinstance(again, nn.Module) or any(
+                not torch.equal(v.detach(), state[k]) for k, v in again.state_dict().items()
+                if k in state):
+            raise _Problem(f"two calls with seed {seeds[0]} gave different networks: seed "
+                           "PyTorch's random generator with `seed` before re-initialising, so "
+                           "that the seed decides the draw")
+        other = attempt(fn, copy.deepcopy(trained), seeds[1],
+                        what=f"{_name(fn)}(model, seed={seeds[1]})")
+        if isinstance(other, nn.Module) and all(
+                torch.equal(v.detach(), state[k]) for k, v in other.state_dict().items()
+                if k in state and state[k].is_floating_point()):
+            raise _Problem(f"seeds {seeds[0]} and {seeds[1]} gave the same network: the draw "
+                           "must depend on `seed`")
+        if out.training:
+            raise _Problem("the copy is in training mode: return it in evaluation mode "
+                           "(.eval()), as the trained network is, so that its BatchNorm layers "
+                           "use their running statistics")
+        return (f"{_name(fn)} re-initialises all {len(tensors)} tensors at PyTorch's own "
+                "scale, leaves the trained network as it was, and the seed decides the draw")
+
+    return _run(body, quiet)
