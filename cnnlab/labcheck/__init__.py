@@ -86,9 +86,11 @@ from cnnlab.labcheck.lab04 import (
 from cnnlab.labcheck.lab05 import (
     check_freeze,
     check_head,
+    check_norms_eval,
     check_optimizer,
     freeze_first,
     make_optimizer,
+    norms_in_eval,
     replace_head,
 )
 from cnnlab.labcheck.lab06 import (
@@ -146,6 +148,8 @@ __all__ = [
     "check_freeze",
     "check_head",
     "check_optimizer",
+    "norms_in_eval",
+    "check_norms_eval",
     "fgsm",
     "smallest_flip",
     "check_fgsm",
@@ -184,6 +188,7 @@ TASKS: dict[str, tuple[tuple[str, ...], Callable[..., Verdict]]] = {
     "lab05/freeze_first": (("freeze_first",), check_freeze),
     "lab05/replace_head": (("replace_head",), check_head),
     "lab05/make_optimizer": (("make_optimizer",), check_optimizer),
+    "lab05/norms_in_eval": (("norms_in_eval",), check_norms_eval),
     "lab06/fgsm": (("fgsm",), check_fgsm),
     "lab06/smallest_flip": (("smallest_flip",), check_smallest_flip),
     "lab06/contrast": (("contrast",), check_contrast),

@@ -1,4 +1,4 @@
-"""Lab 5's checkers (transfer learning) and cnnlab's own versions of its three tasks."""
+"""Lab 5's checkers (transfer learning) and cnnlab's own versions of its four tasks."""
 
 from __future__ import annotations
 
@@ -194,3 +194,103 @@ def check_optimizer(fn: Any, source: nn.Module, head: str,
     return _run(body, quiet)
 
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Lab 5, photographs: batch norm in evaluation mode while the rest trains
+# ---------------------------------------------------------------------------------------------
+
+
+def _is_norm(module: nn.Module) -> bool:
+    return isinstance(module, nn.modules.batchnorm._BatchNorm)
+
+
+def norms_in_eval(model: nn.Module) -> nn.Module:
+    """cnnlab's version: ``model`` in train mode except its batch-norm layers, in eval mode."""
+    model.train()
+    for module in model.modules():
+        if _is_norm(module):
+            module.eval()
+    return model
+
+
+def check_norms_eval(fn: Any, source: nn.Module | None = None, quiet: bool = False) -> Verdict:
+    """Does ``fn(model)`` put ``model`` in train mode and every batch-norm layer (1d, 2d or 3d)
+    in eval mode, whatever the modes before, change no parameter, buffer or ``requires_grad``
+    flag, and return the model? ``source`` is the backbone (default: an untrained PhotoNet);
+    the checker appends a BatchNorm1d and a Dropout to it so that every kind is tried."""
+
+    def body() -> str:
+        from cnnlab.pretrained import PhotoNet
+
+        torch.manual_seed(0)
+        base = PhotoNet(classes=4) if source is None else source
+        for before in ("eval", "train", "frozen backbone"):
+            backbone = copy.deepcopy(base)
+            probe = nn.Sequential(backbone, nn.BatchNorm1d(_outputs(backbone)), nn.Dropout(0.5))
+            if before == "eval":
+                probe.eval()
+            else:
+                probe.train()
+            if before == "frozen backbone":
+                backbone.requires_grad_(False)
+            grads = {n: p.requires_grad for n, p in probe.named_parameters()}
+            state = {n: v.clone() for n, v in probe.state_dict().items()}
+            call = f"norms_in_eval(model) on a model in {before} mode" if before != (
+                "frozen backbone") else "norms_in_eval(model) on a model whose backbone is frozen"
+            result = attempt(fn, probe, what=call)
+            if result is not probe:
+                raise _Problem(f"{call} returned {_describe(result)}: return the model")
+            flags = {n: p.requires_grad for n, p in probe.named_parameters()}
+            if flags != grads:
+                name = next(n for n in grads if grads[n] != flags[n])
+                raise _Problem(f"{call} changed requires_grad of {name}: requires_grad decides "
+                               "which weights learn, not how batch norm normalises; leave it "
+                               "as it is (freezing is freeze_first's job) and switch modes "
+                               "with .train() and .eval()")
+            now = probe.state_dict()
+            moved = [n for n, v in state.items() if n not in now or not torch.equal(now[n], v)]
+            if moved:
+                raise _Problem(f"{call} changed {len(moved)} tensors (first: {moved[0]}): a "
+                               "forward pass in train mode updates the running statistics; "
+                               "only switch modes, run nothing")
+            norms = [(n, m) for n, m in probe.named_modules() if _is_norm(m)]
+            training = [(n, m) for n, m in norms if m.training]
+            if training:
+                name, module = training[0]
+                kinds = {type(m).__name__ for _, m in training}
+                if all(type(m) is not nn.BatchNorm2d for _, m in training) and len(
+                        training) < len(norms):
+                    hint = (f"only some kinds were switched ({', '.join(sorted(kinds))} still "
+                            "trains): test isinstance(module, nn.modules.batchnorm._BatchNorm), "
+                            "the class that BatchNorm1d, 2d and 3d share")
+                elif not probe.training:
+                    hint = ("the model is in eval mode but its batch-norm layers are not: call "
+                            "model.train() first, then .eval() on each batch-norm layer")
+                elif len(training) == len(norms):
+                    hint = ("model.train() puts every module back into train mode: call it "
+                            "first, then .eval() on each batch-norm layer")
+                else:
+                    hint = "call .eval() on every batch-norm layer, wherever it sits"
+                raise _Problem(f"{call}: {len(training)} of {len(norms)} batch-norm layers "
+                               f"still in train mode (first: {name or 'the model'}, "
+                               f"{type(module).__name__}); {hint}")
+            if not probe.training:
+                raise _Problem(f"{call}: the model itself is in eval mode. train.fit keeps the "
+                               "modes it finds only inside a model in train mode (an eval-mode "
+                               "model is switched to train entirely): call model.train() "
+                               "first, then .eval() on the batch-norm layers")
+            idle = [n for n, m in probe.named_modules() if not _is_norm(m) and not m.training]
+            if idle:
+                raise _Problem(f"{call}: {idle[0]} ({type(probe.get_submodule(idle[0])).__name__})"
+                               " is in eval mode: only the batch-norm layers go to eval mode "
+                               "(a Dropout, for one, must keep dropping while it trains)")
+        return (f"{_name(fn)}: the model trains, all {len(norms)} batch-norm layers "
+                "(2d and 1d) stay in eval mode, and nothing else changes")
+
+    return _run(body, quiet)
+
+
+def _outputs(model: nn.Module) -> int:
+    with torch.no_grad():
+        return int(model.eval()(torch.zeros(2, 3, 64, 64)).shape[1])
