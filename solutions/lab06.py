@@ -29,3 +29,14 @@ def contrast(x, factor):
     """Images x (N, 1, H, W) in [0, 1], each pulled towards its own mean."""
     centre = x.mean(dim=(1, 2, 3), keepdim=True)
     return (centre + factor * (x - centre)).clamp(0, 1)
+
+# %% task: lab06/pgd
+def pgd(model, x, y, eps, alpha, steps):
+    """Images x (N, 3, H, W) in [0, 1], labels y (N,) -> attacked images within eps of x."""
+    low, high = (x - eps).clamp(0, 1), (x + eps).clamp(0, 1)
+    moved = x.clone()
+    for _ in range(steps):
+        moved.requires_grad_(True)
+        grad, = torch.autograd.grad(F.cross_entropy(model(moved), y), moved)
+        moved = torch.min(torch.max(moved.detach() + alpha * grad.sign(), low), high)
+    return moved

@@ -96,8 +96,10 @@ from cnnlab.labcheck.lab05 import (
 from cnnlab.labcheck.lab06 import (
     check_contrast,
     check_fgsm,
+    check_pgd,
     check_smallest_flip,
     fgsm,
+    pgd,
     smallest_flip,
 )
 
@@ -155,6 +157,8 @@ __all__ = [
     "check_fgsm",
     "check_smallest_flip",
     "check_contrast",
+    "pgd",
+    "check_pgd",
     "DesignLog",
     "run_design",
 ]
@@ -192,6 +196,7 @@ TASKS: dict[str, tuple[tuple[str, ...], Callable[..., Verdict]]] = {
     "lab06/fgsm": (("fgsm",), check_fgsm),
     "lab06/smallest_flip": (("smallest_flip",), check_smallest_flip),
     "lab06/contrast": (("contrast",), check_contrast),
+    "lab06/pgd": (("pgd",), check_pgd),
     "lab03/unpool_window": (("unpool_window",), check_unpool),
     "lab03/box": (("my_box",), check_box),
     "lab03/guess": (("my_guess",), check_guess),

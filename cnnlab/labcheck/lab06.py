@@ -46,6 +46,28 @@ def smallest_flip(model: nn.Module, image: Tensor, label: Tensor, grid: Sequence
     return None
 
 
+def pgd(model: nn.Module, x: Tensor, y: Tensor, eps: float, alpha: float, steps: int
+        ) -> Tensor:
+    """cnnlab's projected gradient descent (iterative FGSM, started at ``x`` itself).
+
+    ``steps`` times: one :func:`fgsm` step of size ``alpha`` from the current image, then back
+    into the box: every value within ``eps`` of ``x`` and within [0, 1]. Shapes: ``x``
+    (N, C, H, W) in [0, 1], ``y`` (N,); returns a detached tensor like ``x``, which is left
+    unchanged. The lab's checker compares the learner's version with it.
+
+    >>> net = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+    >>> x = torch.full((1, 1, 2, 2), 0.5)
+    >>> float((pgd(net, x, torch.tensor([0]), 0.1, 0.04, 5) - x).abs().max()) <= 0.1 + 1e-7
+    True
+    """
+    x = x.detach()
+    attacked = x.clone()
+    for _ in range(steps):
+        attacked = fgsm(model, attacked, y, alpha)
+        attacked = torch.maximum(torch.minimum(attacked, x + eps), x - eps).clamp(0, 1)
+    return attacked
+
+
 def check_fgsm(fn: Any, model: nn.Module, x: Tensor, y: Tensor, quiet: bool = False) -> Verdict:
     """Compare ``fn(model, x, y, eps)`` with :func:`fgsm` at three values of eps."""
 
@@ -188,3 +210,100 @@ def check_contrast(fn: Any, x: Tensor, quiet: bool = False) -> Verdict:
     return _run(body, quiet)
 
 
+
+
+def _pgd_context() -> tuple[nn.Module, Tensor, Tensor]:
+    """A small fixed conv net and six colour images with saturated pixels (for the tests and
+    for a checker called without the lab's model)."""
+    with torch.random.fork_rng(devices=[]):     # the caller's random state stays as it was
+        torch.manual_seed(6)
+        net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3, stride=2),
+                            nn.ReLU(), nn.Flatten(), nn.Linear(8 * 4 * 4, 5)).eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    gen = torch.Generator().manual_seed(6)
+    x = torch.rand(6, 3, 12, 12, generator=gen)
+    x[:, :, :2] = 0.0                            # black and white rows: the clip must act
+    x[:, :, -2:] = 1.0
+    return net, x, torch.arange(6) % 5
+
+
+def _agrees(got: Any, expected: Tensor) -> bool:
+    """Equal up to float noise: a gradient entry near zero may take the other sign in another
+    (equivalent) computation, and the iterations carry that difference on to a few values."""
+    if not (isinstance(got, Tensor) and got.shape == expected.shape
+            and got.dtype == expected.dtype):
+        return False
+    if bool(torch.allclose(got, expected, atol=1e-5)):
+        return True
+    return float(((got - expected).abs() > 1e-5).float().mean()) < 0.005
+
+
+def check_pgd(fn: Any, model: nn.Module | None = None, x: Tensor | None = None,
+              y: Tensor | None = None, quiet: bool = False) -> Verdict:
+    """Compare ``fn(model, x, y, eps, alpha, steps)`` with :func:`pgd` at three settings (and
+    on a copy of ``x`` with black and white rows, where the clip to [0, 1] acts).
+
+    Without ``model``, ``x`` and ``y`` it uses a small fixed network and images of its own.
+    """
+    if model is None or x is None or y is None:
+        model, x, y = _pgd_context()
+    edged = x.clone()
+    edged[..., :2, :] = 0.0
+    edged[..., -2:, :] = 1.0
+    cases = ((edged, 2 / 255, 0.5 / 255, 10), (x, 4 / 255, 1.5 / 255, 4),
+             (x, 2 / 255, 2 / 255, 1))
+
+    def body() -> str:
+        for images, eps, alpha, steps in cases:
+            x_in = images.clone()
+            levels = f"eps = {eps * 255:g}/255, alpha = {alpha * 255:g}/255, steps = {steps}"
+            label = f"pgd(model, x, y, {levels})"
+            out = attempt(fn, model, x_in, y.clone(), eps, alpha, steps, what=label)
+            if not torch.equal(x_in, images):
+                raise _Problem(f"{label} changed the images it was given: keep x as it is (the "
+                               "box is measured around it) and work on a copy")
+            if isinstance(out, Tensor) and out.requires_grad:
+                raise _Problem(f"{label}: the result is still attached to the computation graph "
+                               "(it has a grad_fn): return it .detach()ed")
+            expected = pgd(model, images, y, eps, alpha, steps)
+            if _agrees(out, expected):
+                continue
+            if (not isinstance(out, Tensor) or out.shape != expected.shape
+                    or out.dtype != expected.dtype):
+                raise _Problem(_tensor_problem(out, expected, label))
+            if not bool(torch.isfinite(out).all()):
+                raise _Problem(f"{label}: the result holds NaN or infinite values")
+            moved = float((out - images).abs().max())
+            if float(out.min()) < -1e-6 or float(out.max()) > 1 + 1e-6:
+                hint = (f"pixels leave [0, 1] (from {float(out.min()):.3f} to "
+                        f"{float(out.max()):.3f}): after the projection, clip with .clamp(0, 1)")
+            elif moved > eps + 1e-6:
+                hint = (f"pixels move by up to {moved * 255:.2f}/255, more than the budget eps = "
+                        f"{eps * 255:g}/255: after every step, pull the image back into the box "
+                        "around the original x (not around the previous step): "
+                        "x + (x_adv - x).clamp(-eps, eps)")
+            elif _agrees(out, pgd(model, images, y, eps, -alpha, steps)):
+                hint = ("the steps go the wrong way: they lower the loss and make the network "
+                        "more sure of the right answer; step along + the sign of the gradient")
+            elif steps > 1 and _agrees(out, fgsm(model, images, y, eps)):
+                hint = ("this is one FGSM step of size eps. Take `steps` steps of size alpha, "
+                        "and measure the gradient again at each new x_adv")
+            elif steps > 1 and _agrees(out, fgsm(model, images, y, alpha)):
+                hint = ("only the first step was taken (is the return inside the loop, or does "
+                        "every step start again from x?)")
+            elif any(_agrees(out, pgd(model, images, y, eps, alpha, s))
+                     for s in (steps - 1, steps + 1) if s >= 1):
+                hint = f"the number of steps is off by one: take exactly steps = {steps}"
+            else:
+                share = float(((out - expected).abs() > 1e-5).float().mean())
+                hint = (f"your images differ from cnnlab's PGD by up to "
+                        f"{float((out - expected).abs().max()) * 255:.2f}/255 at {share:.1%} of "
+                        "the values. Start at x itself (no random start); at each step move by "
+                        "alpha times the sign of the gradient of the cross-entropy with the true "
+                        "labels y at the current x_adv, then project")
+            raise _Problem(f"{label}: the shape is right, but {hint}")
+        return (f"{_name(fn)} matches cnnlab's PGD on {len(x)} images at three settings "
+                "(10 steps, 4 steps, 1 step), stays in the box and in [0, 1]")
+
+    return _run(body, quiet)
