@@ -4,7 +4,6 @@ student notebooks contain no reference solution."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import sys
 from pathlib import Path
@@ -23,15 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "solutions"
 sys.path.insert(0, str(ROOT / "tools"))
 import instructor  # noqa: E402
+from labcheck_support import fails, load_solution  # noqa: E402
 
-
-def load(lab: str):
-    spec = importlib.util.spec_from_file_location(f"solutions_{lab}", SOLUTIONS / f"{lab}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
+load = load_solution
 S1 = load("lab01")
 S3 = load("lab03")
 S4 = load("lab04")
@@ -105,15 +98,6 @@ CONTEXT = {
 S2 = load("lab02")
 S2.BACKGROUND = BG2
 MODULES = {"lab01": S1, "lab03": S3, "lab02": S2, "lab04": S4, "lab05": S5, "lab06": S6}
-
-
-def fails(verdict: L.Verdict, *words: str) -> str:
-    """The verdict is a failure of an attempted answer whose message has every word."""
-    assert not verdict, verdict
-    assert verdict.attempted, verdict
-    for word in words:
-        assert word in verdict.message, (word, verdict.message)
-    return verdict.message
 
 
 @pytest.mark.parametrize("task", sorted(L.TASKS))

@@ -4,32 +4,19 @@ other correct ways) and rejects the typical mistakes with a message that says wh
 from __future__ import annotations
 
 import copy
-import importlib.util
-from pathlib import Path
 
 import pytest
 import torch
+from labcheck_support import fails, load_solution  # noqa: E402
 from torch import nn
 
 from cnnlab import labcheck as L
 from cnnlab import models
 from cnnlab.pretrained import PhotoNet, pretrained
 
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("solutions_lab03_photo",
-                                               ROOT / "solutions" / "lab03.py")
-S3 = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(S3)
+S3 = load_solution("lab03")
 
 PHOTONET = pretrained("photonet").model
-
-
-def fails(verdict: L.Verdict, *words: str) -> str:
-    assert not verdict, verdict
-    assert verdict.attempted, verdict
-    for word in words:
-        assert word in verdict.message, (word, verdict.message)
-    return verdict.message
 
 
 def reset_in_place(model, seed):

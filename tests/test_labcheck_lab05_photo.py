@@ -3,33 +3,17 @@ passes the reference and cnnlab's version, and names each typical mistake."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
+from labcheck_support import fails, load_solution  # noqa: E402
 from torch import nn
 
 from cnnlab import labcheck as L
 from cnnlab import models, train
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def _solutions():
-    spec = importlib.util.spec_from_file_location("solutions_lab05_photo",
-                                                  ROOT / "solutions" / "lab05.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def fails(verdict: L.Verdict, *words: str) -> str:
-    assert not verdict, verdict
-    assert verdict.attempted, verdict
-    for word in words:
-        assert word in verdict.message, (word, verdict.message)
-    return verdict.message
+    return load_solution("lab05")
 
 
 def _reference(model):

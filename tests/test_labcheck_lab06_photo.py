@@ -3,30 +3,17 @@ equivalent answers pass `check_pgd`, and each typical mistake fails with a messa
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 import torch.nn.functional as F
+from labcheck_support import fails, load_solution  # noqa: E402
 
 from cnnlab import labcheck as L
 from cnnlab.labcheck.lab06 import _pgd_context
 
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("solutions_lab06_photo",
-                                               ROOT / "solutions" / "lab06.py")
-S6 = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(S6)
+S6 = load_solution("lab06")
 
 NET, X, Y = _pgd_context()
-
-
-def fails(verdict: L.Verdict, *words: str) -> str:
-    assert not verdict and verdict.attempted, verdict
-    for word in words:
-        assert word in verdict.message, (word, verdict.message)
-    return verdict.message
 
 
 # ------------------------------------------------------------------------------ cnnlab's pgd
