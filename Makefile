@@ -107,11 +107,11 @@ test-colab: env
 
 ## Every notebook in the full profile on this machine's GPU; writes its table into
 ## docs/teaching.md (wall times and the numbers each notebook glues). Without a GPU it runs
-## nothing and the table says "not measured".
+## nothing and the table says "not measured". DEADLINE=S stops what still runs after S seconds.
 full: env
 	CNNLAB_PROFILE=full PYTHONHASHSEED=0 $(PY) tools/run_notebooks.py --gpu-only \
-	    --table docs/teaching.md \
-	    --note "Written by \`make full\` on $$(date -u +%F), $$($(PY) -c 'import torch; print(torch.cuda.get_device_name() if torch.cuda.is_available() else "on a machine without a GPU")')."
+	    $(if $(DEADLINE),--deadline $(DEADLINE)) --table docs/teaching.md \
+	    --note "Written by \`make full\` on $$(date -u +%F), $$($(PY) -c 'import torch; print("on one " + torch.cuda.get_device_name() if torch.cuda.is_available() else "on a machine without a GPU")')."
 
 ## Every notebook once, in the quick profile at the thread count setup() picks (no
 ## OMP_NUM_THREADS), one at a time: its wall time written into docs/teaching.md. Run it on a

@@ -55,6 +55,24 @@ def test_a_timeout_names_the_cell_that_ran_out_of_time(tmp_path: Path) -> None:
     assert "CellTimeoutError" in run.error
 
 
+def test_the_deadline_stops_a_run_and_starts_no_other(tmp_path: Path) -> None:
+    slow = _notebook(tmp_path / "slow.ipynb", "x = 1", "print('half way')",
+                     "import time\ntime.sleep(60)")
+    later = _notebook(tmp_path / "later.ipynb", "x = 1")
+    saved = tmp_path / "saved"
+    runs = rn.run_all([(slow, {}), (later, {})], jobs=1, echo=False,
+                      deadline=rn.time.time() + 8, save=saved)
+    assert [r.stopped for r in runs] == [True, True] and not any(r.ok for r in runs)
+    assert runs[0].error.startswith("stopped at the deadline in code cell 3 ('import time')")
+    assert runs[0].seconds < 40 and runs[1].error == "not started before the deadline"
+    kept = nbformat.read(saved / "slow.ipynb", as_version=4)  # the part that ran, with outputs
+    assert kept.cells[1].outputs[0]["text"] == "half way\n"
+    assert not (saved / "later.ipynb").exists()
+    text = rn.table(runs, "Written by a test.")
+    assert "| not finished in the time given (stopped at the deadline in code cell 3" in text
+    assert text.index("later.ipynb") < text.index("slow.ipynb")  # rows in book (path) order
+
+
 def test_a_named_table_replaces_only_its_own_section(tmp_path):
     page = tmp_path / "teaching.md"
     times_begin, times_end = rn.markers("make times")

@@ -8,6 +8,11 @@ Nothing is written back to the notebooks: each runs from a copy, outputs cleared
 temporary folder (as on Colab), in the ``python3`` kernel, which inherits this process's
 environment plus the ``--set`` variables. Only "ends without an error" is checked, not outputs.
 
+``--deadline S`` stops every run still going S seconds after the start (the cell running then is
+interrupted) and starts none after it: a machine lent for a fixed time still returns a table, in
+which such a run reads "not finished in the S s given". ``--save DIR`` writes each executed
+notebook, outputs and all (a stopped one up to where it stopped), to ``DIR``.
+
 ``--matrix`` runs every notebook for each ``CNNLAB_SEED`` in 0, 1, 2 and each thread count
 (``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS``) in 1, 4 (``make test-matrix``); ``--seeds`` and
 ``--threads`` narrow it. ``--case NOTEBOOK:SEED:THREADS`` (repeatable) runs single
@@ -49,6 +54,7 @@ class Run:
     seconds: float = 0.0
     error: str = ""
     glued: dict[str, str] = field(default_factory=dict)
+    stopped: bool = False  # stopped at the deadline: neither ended nor failed
 
     @property
     def label(self) -> str:
@@ -80,18 +86,31 @@ def _glued(nb: nbformat.NotebookNode) -> dict[str, str]:
     return values
 
 
-def run_one(path: Path, settings: dict[str, str], timeout: int = 900) -> Run:
-    """Run ``path`` once in a fresh kernel with ``settings`` added to the environment."""
+def run_one(path: Path, settings: dict[str, str], timeout: int = 900,
+            deadline: float | None = None, save: Path | None = None) -> Run:
+    """Run ``path`` once in a fresh kernel with ``settings`` added to the environment; no cell
+    runs past ``deadline`` (a ``time.time()`` value), and the executed notebook is written into
+    the folder ``save`` when one is given."""
     result = Run(str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path), settings)
+    if deadline is not None and time.time() >= deadline:
+        result.stopped, result.error = True, "not started before the deadline"
+        return result
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     os.environ.update(settings)
+
+    def cell_timeout(cell: nbformat.NotebookNode) -> int:
+        if deadline is None:
+            return timeout
+        return max(1, min(timeout, int(deadline - time.time())))
+
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="nbrun-") as folder:
         started: list[int] = []  # index in nb.cells of each cell as it starts
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+        client = NotebookClient(nb, timeout=timeout, timeout_func=cell_timeout,
+                                kernel_name="python3",
                                 resources={"metadata": {"path": folder}},
                                 on_cell_start=lambda cell, cell_index: started.append(cell_index))
         try:
@@ -104,10 +123,18 @@ def run_one(path: Path, settings: dict[str, str], timeout: int = 900) -> Run:
             index = [c for c in nb.cells if c.cell_type == "code"].index(cell) if started else -1
             first = next((line for line in cell.source.splitlines()
                           if line.strip() and not line.startswith("#")), "")
-            result.error = (f"code cell {index + 1} ({first.strip()[:60]!r}): "
-                            f"{type(err).__name__} (cell timeout {timeout} s)")
+            where = f"code cell {index + 1} ({first.strip()[:60]!r})"
+            if (isinstance(err, CellTimeoutError) and deadline is not None
+                    and time.time() >= deadline - 1):
+                result.stopped = True
+                result.error = f"stopped at the deadline in {where}"
+            else:
+                result.error = f"{where}: {type(err).__name__} (cell timeout {timeout} s)"
     result.seconds = time.perf_counter() - start
     result.glued = _glued(nb)
+    if save is not None:
+        save.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, save / path.name)
     return result
 
 
@@ -123,16 +150,19 @@ def _describe(nb: nbformat.NotebookNode, err: CellExecutionError) -> str:
 
 
 def run_all(work: list[tuple[Path, dict[str, str]]], jobs: int = 1, timeout: int = 900,
-            echo: bool = True) -> list[Run]:
+            echo: bool = True, deadline: float | None = None, save: Path | None = None
+            ) -> list[Run]:
     """Each (notebook, settings) pair, ``jobs`` kernels at a time (one process each, so each
-    sees only its own environment)."""
+    sees only its own environment), in the order given; see :func:`run_one` for ``deadline``
+    and ``save``."""
     results: dict[int, Run] = {}
     with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(run_one, p, s, timeout): i for i, (p, s) in enumerate(work)}
+        futures = {pool.submit(run_one, p, s, timeout, deadline, save): i
+                   for i, (p, s) in enumerate(work)}
         for future in as_completed(futures):  # report each run as it ends
             run = results[futures[future]] = future.result()
             if echo:
-                verdict = "ok  " if run.ok else "FAIL"
+                verdict = "ok  " if run.ok else "STOP" if run.stopped else "FAIL"
                 print(f"{verdict} {run.seconds:6.1f} s  {run.label}"
                       + (f"\n       {run.error}" if run.error else ""), flush=True)
     return [results[i] for i in range(len(work))]
@@ -161,8 +191,10 @@ def table(results: list[Run], note: str) -> str:
     """A Markdown table: notebook, wall time (or why not), what it glued; then the totals."""
     lines = [note, "", "| notebook | wall time | headline numbers (glued) |", "|---|---:|---|"]
     totals: dict[str, float] = {}
-    for run in results:
-        time_cell = f"{run.seconds:.0f} s" if run.ok else f"failed ({run.error[:80]})"
+    for run in sorted(results, key=lambda r: r.notebook):  # book order, whatever ran first
+        time_cell = (f"{run.seconds:.0f} s" if run.ok else
+                     f"not finished in the time given ({run.error})" if run.stopped else
+                     f"failed ({run.error[:80]})")
         glued = "; ".join(f"{k} = {short(v)}" for k, v in run.glued.items()) or "none glued"
         lines.append(f"| `{run.notebook}` | {time_cell} | {glued.replace('|', '/')} |")
         if run.ok:
@@ -208,6 +240,8 @@ def main(argv: list[str]) -> int:
                         help="whose markers fence the table in --table's file")
     parser.add_argument("--case", action="append", default=[], metavar="NOTEBOOK:SEED:THREADS")
     parser.add_argument("--gpu-only", action="store_true")
+    parser.add_argument("--deadline", type=float, metavar="SECONDS")
+    parser.add_argument("--save", type=Path, metavar="DIR")
     args = parser.parse_args(argv)
     paths = [p.resolve() for p in args.notebooks] or all_notebooks()
     extra = dict(item.split("=", 1) for item in args.set)
@@ -223,6 +257,7 @@ def main(argv: list[str]) -> int:
             return 0
         extra.setdefault("CNNLAB_PROFILE", "full")
     start = time.perf_counter()
+    deadline = None if args.deadline is None else time.time() + args.deadline
     work: list[tuple[Path, dict[str, str]]] = []
     for case in args.case:
         name, seed, threads = case.rsplit(":", 2)
@@ -232,10 +267,12 @@ def main(argv: list[str]) -> int:
         settings = ([{**s, **extra} for s in matrix(tuple(args.seeds), tuple(args.threads))]
                     if args.matrix else [extra])
         work = [(p, s) for s in settings for p in paths]
-    results = run_all(work, args.jobs, args.timeout)
-    failed = [r for r in results if not r.ok]
-    print(f"{len(results) - len(failed)} of {len(results)} runs ended without error in "
-          f"{time.perf_counter() - start:.0f} s ({args.jobs} at a time)")
+    results = run_all(work, args.jobs, args.timeout, deadline=deadline, save=args.save)
+    failed = [r for r in results if not r.ok and not r.stopped]
+    stopped = [r for r in results if r.stopped]
+    print(f"{len(results) - len(failed) - len(stopped)} of {len(results)} runs ended without "
+          f"error in {time.perf_counter() - start:.0f} s ({args.jobs} at a time)"
+          + (f"; {len(stopped)} stopped at the deadline" if stopped else ""))
     for run in failed:
         print(f"FAILED {run.label}: {run.error}")
     if args.table:
