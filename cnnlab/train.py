@@ -181,7 +181,7 @@ def fit(
     use_amp, use_cl = _gpu_options(dev, amp, channels_last)
     model.to(dev)
     if use_cl:
-        model.to(memory_format=torch.channels_last)
+        use_cl = _set_channels_last(model)
     if optimizer is None:
         optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
     if loss_fn is None:
@@ -382,6 +382,17 @@ def _correct(scores: Tensor, y: Tensor) -> int:
     if not _has_accuracy(scores, y):
         return 0
     return int((scores.detach().argmax(1) == y).sum())
+
+
+def _set_channels_last(model: nn.Module) -> bool:
+    """Store ``model``'s 4-D weights (N, C, H, W) channels-last and return True; leave a model
+    with 5-D weights (``nn.Conv3d``: (N, C, T, H, W), which ``Module.to`` cannot convert to this
+    format) or without 4-D ones as it is and return False."""
+    ranks = {t.dim() for t in itertools.chain(model.parameters(), model.buffers())}
+    if 5 in ranks or 4 not in ranks:
+        return False
+    model.to(memory_format=torch.channels_last)
+    return True
 
 
 def _to(x: Tensor, dev: torch.device, channels_last: bool) -> Tensor:

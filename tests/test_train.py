@@ -671,3 +671,17 @@ def test_show_code_prints_the_source_without_its_docstring(capsys):
     assert out.splitlines() == ["def double(x):", "    return 2 * x"]
     with pytest.raises(TypeError, match="class or a function"):
         show_code(42)
+
+
+def test_channels_last_is_set_only_on_models_it_suits() -> None:
+    """fit's channels-last step (on CUDA) once crashed on a Conv3d model: Module.to refuses the
+    format for 5-D weights. A 2-D network is converted; a 3-D one and a linear one are left."""
+    with pytest.raises(RuntimeError, match="rank 4"):
+        nn.Conv3d(2, 4, 3).to(memory_format=torch.channels_last)      # the crash
+    conv2d = nn.Sequential(nn.Conv2d(2, 4, 3), nn.Flatten())
+    assert T._set_channels_last(conv2d)
+    assert conv2d[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert not conv2d[0].weight.is_contiguous()
+    conv3d = nn.Sequential(nn.Conv3d(2, 4, 3), nn.Conv2d(4, 4, 1))
+    assert not T._set_channels_last(conv3d) and conv3d[0].weight.is_contiguous()
+    assert not T._set_channels_last(nn.Linear(3, 2))
