@@ -173,7 +173,9 @@ def test_full_profile_table_states_no_time_nobody_measured() -> None:
         assert all("| not measured | not measured |" in r for r in rows), (
             "the table claims times from a machine without a GPU")
     else:
-        assert "Written by `make full` on" in block, "the table must say where it comes from"
+        note = block.strip().splitlines()[0]
+        assert note.startswith("Written by") and "make full" in note and " on one " in note, (
+            "the table must say what wrote it and on which GPU")
 
 
 def test_architecture_chapters_show_a_diagram_drawn_by_cnnlab() -> None:
