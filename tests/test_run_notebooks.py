@@ -61,10 +61,10 @@ def test_the_deadline_stops_a_run_and_starts_no_other(tmp_path: Path) -> None:
     later = _notebook(tmp_path / "later.ipynb", "x = 1")
     saved = tmp_path / "saved"
     runs = rn.run_all([(slow, {}), (later, {})], jobs=1, echo=False,
-                      deadline=rn.time.time() + 8, save=saved)
+                      deadline=rn.time.time() + 20, save=saved)   # a loaded machine's start-up
     assert [r.stopped for r in runs] == [True, True] and not any(r.ok for r in runs)
     assert runs[0].error.startswith("stopped at the deadline in code cell 3 ('import time')")
-    assert runs[0].seconds < 40 and runs[1].error == "not started before the deadline"
+    assert runs[0].seconds < 50 and runs[1].error == "not started before the deadline"
     kept = nbformat.read(saved / "slow.ipynb", as_version=4)  # the part that ran, with outputs
     assert kept.cells[1].outputs[0]["text"] == "half way\n"
     assert not (saved / "later.ipynb").exists()

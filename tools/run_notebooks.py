@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import math
 import os
 import sys
 import tempfile
@@ -104,7 +105,7 @@ def run_one(path: Path, settings: dict[str, str], timeout: int = 900,
     def cell_timeout(cell: nbformat.NotebookNode) -> int:
         if deadline is None:
             return timeout
-        return max(1, min(timeout, int(deadline - time.time())))
+        return max(1, min(timeout, math.ceil(deadline - time.time())))  # not before it
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="nbrun-") as folder:
