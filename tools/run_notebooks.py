@@ -10,8 +10,9 @@ environment plus the ``--set`` variables. Only "ends without an error" is checke
 
 ``--deadline S`` stops every run still going S seconds after the start (the cell running then is
 interrupted) and starts none after it: a machine lent for a fixed time still returns a table, in
-which such a run reads "not finished in the S s given". ``--save DIR`` writes each executed
-notebook, outputs and all (a stopped one up to where it stopped), to ``DIR``.
+which such a run reads "not finished in the time given" and names the cell it stopped in.
+``--save DIR`` writes each executed notebook, outputs and all (a stopped one up to where it
+stopped), to ``DIR``.
 
 ``--matrix`` runs every notebook for each ``CNNLAB_SEED`` in 0, 1, 2 and each thread count
 (``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS``) in 1, 4 (``make test-matrix``); ``--seeds`` and
